@@ -1,0 +1,5 @@
+// Every build step of the project, in one list. Each lives beside what it builds.
+
+import type { BuildStep } from './step.js'
+
+export const steps: BuildStep[] = []
