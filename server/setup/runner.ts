@@ -49,10 +49,12 @@ function order(steps: readonly BuildStep[]): BuildStep[] {
 export async function runSteps(
   root: string,
   steps: readonly BuildStep[],
-  opts: { only?: string[]; force?: boolean; log?: (m: string) => void } = {},
+  opts: { only?: string[]; force?: boolean; tests?: boolean; log?: (m: string) => void } = {},
 ): Promise<void> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`boxplay setup: ${m}\n`))
-  const selected = order(steps).filter((s) => !opts.only || opts.only.includes(s.name))
+  const selected = order(steps).filter(
+    (s) => (!opts.only || opts.only.includes(s.name)) && (opts.tests || !s.forTests),
+  )
   ensurePackages(selected.flatMap((s) => s.packages ?? []), log)
   for (const step of selected) {
     const cacheDir = join(root, '.cache', 'build', step.name)

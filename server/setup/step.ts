@@ -19,6 +19,8 @@ export interface BuildStep {
   outputs: string[]
   /** Debian packages this step needs (installed first, only when missing). */
   packages?: string[]
+  /** Only for `npm test` / `npm run bench` (setup --tests): tools the tests drive. */
+  forTests?: boolean
   /** Steps that must run first. */
   after?: string[]
   run(ctx: BuildContext): Promise<void>

@@ -1,5 +1,6 @@
 // Every build step of the project, in one list. Each lives beside what it builds.
 
 import type { BuildStep } from './step.js'
+import { testTools } from './test-tools.js'
 
-export const steps: BuildStep[] = []
+export const steps: BuildStep[] = [testTools]
