@@ -1,0 +1,29 @@
+// What the server needs from the image store. `boxplay serve` passes the store's own
+// functions (the same ones the CLI uses), so there is one implementation of each verb;
+// this interface only names the shape the HTTP layer relies on.
+
+import type { Platform } from '../../web/oci/platform.js'
+import type { RunImage } from '../../web/runtimes/runtime.js'
+
+export interface PullOptions {
+  platform?: string
+  insecure?: boolean
+  onProgress(message: string, current?: number, total?: number): void
+}
+
+export interface ImageService {
+  /** The listing `boxplay images --json` prints. */
+  list(): Promise<unknown[]>
+  /** What `boxplay inspect NAME --json` prints. */
+  inspect(name: string): Promise<unknown>
+  /** Pulls REF into the store; resolves with the name it is stored under. */
+  pull(ref: string, options: PullOptions): Promise<string>
+  /** Loads a docker-save / OCI archive file; resolves with the names it added. */
+  load(path: string): Promise<string[]>
+  remove(name: string): Promise<void>
+  runImage(name: string, platform?: Platform): Promise<RunImage>
+  /** A stored manifest or index by image name or digest. */
+  manifest(refOrDigest: string): Promise<{ mediaType: string; bytes: Uint8Array; digest: string }>
+  /** Where a blob lives on disk, or undefined when the store lacks it. */
+  blobFile(digest: string): Promise<{ path: string; size: number } | undefined>
+}
