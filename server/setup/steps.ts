@@ -2,5 +2,8 @@
 
 import type { BuildStep } from './step.js'
 import { testTools } from './test-tools.js'
+import { guestInitStep } from '../../images/init/step.js'
+import { guestKernelStep } from '../../images/kernel/step.js'
+import { imageSteps } from '../../images/steps.js'
 
-export const steps: BuildStep[] = [testTools]
+export const steps: BuildStep[] = [testTools, guestInitStep, guestKernelStep, ...imageSteps]

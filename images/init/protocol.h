@@ -1,0 +1,32 @@
+/*
+ * The boxplay guest <-> host control protocol, spoken over the second UART (ttyS1).
+ *
+ * Every message is a frame: one type byte, a 32-bit little-endian payload length, the payload.
+ * Keep this file and web/runtimes/v86/protocol.ts in step.
+ *
+ * Guest -> host
+ *   'R' ready:    "<kernel release>\0<ms since kernel start>\0"; init waits for a spec now.
+ *                 A saved machine state is taken right after this frame.
+ *   'C' started:  "<pid>\0"; the command is about to exec (mounts and user switch are done).
+ *   'O' stdout, 'E' stderr: raw bytes (pipe mode only; in tty mode output goes to ttyS0).
+ *   'F' failure:  a message from init itself (bad spec, mount failed, unknown user).
+ *   'X' exit:     "<wait status>\0" of the command, after its output has been flushed.
+ *
+ * Host -> guest
+ *   'S' spec:     entries of one key byte followed by a NUL-terminated value:
+ *                 'a' argv item (repeated)    'e' env item "K=V" (repeated)
+ *                 'c' cwd                     'u' user ("name", "uid", "uid:gid", "name:group")
+ *                 'h' hostname                't' tty size "cols rows" (absent: pipe mode)
+ *                 'i' "1" when stdin stays open   'T' wall clock, ms since the epoch
+ *                 'r' random seed (hex)       'm' 9p mount tag (default "host9p")
+ *   'W' resize:   "cols rows"
+ *   'K' signal:   "<signal number>" for the command's process group
+ *   'D' stdin bytes (pipe mode)   'Z' stdin EOF (pipe mode)
+ */
+#ifndef BOXPLAY_PROTOCOL_H
+#define BOXPLAY_PROTOCOL_H
+
+#define FRAME_HEADER 5
+#define FRAME_MAX_PAYLOAD (1u << 20)
+
+#endif
