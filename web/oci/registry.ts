@@ -1,0 +1,399 @@
+// An OCI distribution (registry v2) client over fetch: pulls manifests and blobs, speaks
+// Bearer-token and Basic auth, retries what is worth retrying, and says clearly what went
+// wrong otherwise. Isomorphic: no Node APIs. Push is not needed by boxplay.
+
+import { DigestMismatch, digestOf, isDigest, parseDigest, verifyDigest } from './digest.js'
+import type { ContentSource } from './image.js'
+import { MANIFEST_ACCEPT } from './media-types.js'
+import { sniffManifestMediaType } from './manifest.js'
+import { DEFAULT_REGISTRY, type ImageReference, parseReference } from './reference.js'
+
+export interface Credentials {
+  username: string
+  password: string
+}
+
+export interface BlobProgress {
+  digest: string
+  received: number
+  total: number | undefined
+}
+
+export interface RegistryClientOptions {
+  /** host[:port] as in image references; `docker.io` is served by registry-1.docker.io. */
+  registry: string
+  /** Plain http instead of https (a local test registry). */
+  insecure?: boolean
+  /** Looked up when the registry asks for authentication; keyed by the registry name. */
+  credentials?: (registryHost: string) => Credentials | undefined | Promise<Credentials | undefined>
+  /** Attempts for network errors, 5xx and 429 (default 4), with exponential backoff. */
+  attempts?: number
+  /** First backoff delay in ms (default 250), doubled each retry. */
+  backoffMs?: number
+  /** Give up waiting for response headers after this long (default 30 s). */
+  timeoutMs?: number
+  onProgress?: (progress: BlobProgress) => void
+  /** Defaults to globalThis.fetch. */
+  fetch?: typeof globalThis.fetch
+}
+
+export type RegistryErrorCode = 'NOT_FOUND' | 'UNAUTHORIZED' | 'DENIED' | 'TOO_MANY_REQUESTS' | 'UNAVAILABLE' | 'NETWORK' | 'PROTOCOL'
+
+export class RegistryError extends Error {
+  constructor(
+    message: string,
+    readonly code: RegistryErrorCode,
+    readonly status?: number,
+  ) {
+    super(message)
+    this.name = 'RegistryError'
+  }
+}
+
+/** Manifests bigger than this are refused (the OCI spec suggests registries cap at 4 MiB). */
+const MAX_MANIFEST_BYTES = 4 << 20
+
+interface Challenge {
+  scheme: string
+  params: Record<string, string>
+}
+
+/** Parses `Bearer realm="…",service="…",scope="…"` (and several challenges in one header). */
+export function parseWwwAuthenticate(header: string): Challenge[] {
+  const challenges: Challenge[] = []
+  const re = /\s*([A-Za-z][A-Za-z0-9_-]*)(?:\s+|$)|\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?/y
+  let pos = 0
+  let current: Challenge | undefined
+  while (pos < header.length) {
+    re.lastIndex = pos
+    const m = re.exec(header)
+    if (!m || re.lastIndex === pos) break
+    pos = re.lastIndex
+    if (m[1] !== undefined) {
+      current = { scheme: m[1].toLowerCase(), params: {} }
+      challenges.push(current)
+    } else if (current && m[2] !== undefined) {
+      current.params[m[2].toLowerCase()] = m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : (m[4] ?? '')
+    }
+  }
+  return challenges
+}
+
+function basicAuth(c: Credentials): string {
+  const bytes = new TextEncoder().encode(`${c.username}:${c.password}`)
+  let bin = ''
+  for (const b of bytes) bin += String.fromCharCode(b)
+  return `Basic ${btoa(bin)}`
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function readCapped(res: Response, max: number, what: string): Promise<Uint8Array> {
+  const length = Number(res.headers.get('content-length') ?? NaN)
+  if (length > max) throw new RegistryError(`${what} is ${length} bytes, over the ${max}-byte limit`, 'PROTOCOL')
+  const bytes = new Uint8Array(await res.arrayBuffer())
+  if (bytes.byteLength > max) throw new RegistryError(`${what} is over the ${max}-byte limit`, 'PROTOCOL')
+  return bytes
+}
+
+export class RegistryClient {
+  readonly registry: string
+  private readonly base: string
+  private readonly opts: RegistryClientOptions
+  private readonly fetchFn: typeof globalThis.fetch
+  /** Bearer tokens by scope, with their expiry (ms since the epoch). */
+  private readonly tokens = new Map<string, { token: string; expires: number }>()
+  private basic: string | undefined
+
+  constructor(opts: RegistryClientOptions) {
+    this.opts = opts
+    this.registry = opts.registry
+    const host = opts.registry === DEFAULT_REGISTRY ? 'registry-1.docker.io' : opts.registry
+    this.base = `${opts.insecure ? 'http' : 'https'}://${host}/v2/`
+    this.fetchFn = opts.fetch ?? globalThis.fetch.bind(globalThis)
+  }
+
+  /** Checks the registry answers the v2 API (authentication errors count as alive). */
+  async ping(): Promise<void> {
+    const res = await this.send('GET', this.base, {}, undefined, 'the registry API')
+    await res.body?.cancel()
+  }
+
+  async getManifest(repo: string, refOrDigest: string): Promise<{ mediaType: string; bytes: Uint8Array; digest: string }> {
+    const what = `manifest ${this.registry}/${repo}${isDigest(refOrDigest) ? '@' : ':'}${refOrDigest}`
+    const res = await this.send('GET', `${this.base}${repo}/manifests/${refOrDigest}`, { accept: MANIFEST_ACCEPT.join(', ') }, repo, what)
+    const bytes = await readCapped(res, MAX_MANIFEST_BYTES, what)
+    const digest = await digestOf(bytes)
+    if (isDigest(refOrDigest) && digest !== refOrDigest) {
+      throw new DigestMismatch(`registry sent a manifest for ${refOrDigest} whose digest is ${digest}: refusing it`, refOrDigest, digest)
+    }
+    const headerDigest = res.headers.get('docker-content-digest')
+    if (headerDigest && isDigest(headerDigest) && headerDigest !== digest) {
+      throw new DigestMismatch(`registry says ${what} is ${headerDigest} but its content hashes to ${digest}: refusing it`, headerDigest, digest)
+    }
+    const mediaType = sniffManifestMediaType(bytes, res.headers.get('content-type') ?? undefined)
+    return { mediaType, bytes, digest }
+  }
+
+  /** Size of a blob, or undefined when the registry does not have it. */
+  async headBlob(repo: string, digest: string): Promise<{ size: number } | undefined> {
+    parseDigest(digest)
+    try {
+      const res = await this.send('HEAD', `${this.base}${repo}/blobs/${digest}`, {}, repo, `blob ${digest}`)
+      await res.body?.cancel()
+      return { size: Number(res.headers.get('content-length') ?? 0) }
+    } catch (e) {
+      if (e instanceof RegistryError && e.code === 'NOT_FOUND') return undefined
+      throw e
+    }
+  }
+
+  /**
+   * A blob as a stream of chunks, following redirects (registries often send blobs from a
+   * CDN). The stream is NOT verified (WebCrypto cannot hash incrementally): hash it as you
+   * consume it, or use getBlobBytes. Ends with an error if fewer bytes arrive than announced.
+   */
+  async getBlob(repo: string, digest: string, expectedSize?: number): Promise<{ size: number | undefined; stream: AsyncIterable<Uint8Array> }> {
+    parseDigest(digest)
+    const what = `blob ${digest} of ${this.registry}/${repo}`
+    const res = await this.send('GET', `${this.base}${repo}/blobs/${digest}`, {}, repo, what)
+    const header = res.headers.get('content-length')
+    const size = header !== null ? Number(header) : expectedSize
+    if (expectedSize !== undefined && header !== null && Number(header) !== expectedSize) {
+      await res.body?.cancel()
+      throw new RegistryError(`${what} is ${header} bytes but the manifest says ${expectedSize}: refusing it`, 'PROTOCOL')
+    }
+    const body = res.body
+    if (!body) throw new RegistryError(`${what}: the registry sent no body`, 'PROTOCOL')
+    const onProgress = this.opts.onProgress
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      const reader = body!.getReader()
+      let received = 0
+      let done = false
+      try {
+        for (;;) {
+          let next: ReadableStreamReadResult<Uint8Array>
+          try {
+            next = await reader.read()
+          } catch (e) {
+            throw new RegistryError(`${what}: download failed after ${received} bytes (${(e as Error).message}); try again`, 'NETWORK')
+          }
+          if (next.done) break
+          received += next.value.byteLength
+          if (size !== undefined && received > size) throw new RegistryError(`${what}: more bytes arrived than announced (${size})`, 'PROTOCOL')
+          onProgress?.({ digest, received, total: size })
+          yield next.value
+        }
+        done = true
+        if (size !== undefined && received !== size) {
+          throw new RegistryError(`${what}: download ended after ${received} of ${size} bytes; try again`, 'NETWORK')
+        }
+      } finally {
+        if (!done) await reader.cancel().catch(() => {})
+        reader.releaseLock()
+      }
+    }
+    return { size, stream: chunks() }
+  }
+
+  /** A whole blob in memory, verified against its digest. */
+  async getBlobBytes(repo: string, digest: string, expectedSize?: number): Promise<Uint8Array> {
+    const { size, stream } = await this.getBlob(repo, digest, expectedSize)
+    const parts: Uint8Array[] = []
+    let total = 0
+    for await (const chunk of stream) {
+      parts.push(chunk)
+      total += chunk.byteLength
+    }
+    let bytes: Uint8Array
+    if (parts.length === 1) bytes = parts[0]!
+    else {
+      bytes = new Uint8Array(size ?? total)
+      let at = 0
+      for (const p of parts) {
+        bytes.set(p, at)
+        at += p.byteLength
+      }
+    }
+    await verifyDigest(bytes, digest, expectedSize)
+    return bytes
+  }
+
+  /**
+   * This registry as a ContentSource for resolveImage. `manifest()` takes a digest or a
+   * reference (`name:tag` on this registry); blobs come from `repository` (the repository
+   * of the reference the image was resolved by).
+   */
+  source(image: ImageReference | string): ContentSource {
+    const ref = typeof image === 'string' ? parseReference(image) : image
+    if (ref.registry !== this.registry) {
+      throw new RegistryError(`image ${ref.toString()} is not on registry ${this.registry}`, 'PROTOCOL')
+    }
+    return {
+      manifest: (refOrDigest) => {
+        if (isDigest(refOrDigest)) return this.getManifest(ref.repository, refOrDigest)
+        const r = parseReference(refOrDigest)
+        if (r.registry !== this.registry) throw new RegistryError(`image ${r.toString()} is not on registry ${this.registry}`, 'PROTOCOL')
+        return this.getManifest(r.repository, r.reference)
+      },
+      blob: (digest) => this.getBlobBytes(ref.repository, digest),
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  private async credentials(): Promise<Credentials | undefined> {
+    return await this.opts.credentials?.(this.registry)
+  }
+
+  private authHeader(repo: string | undefined): string | undefined {
+    const token = this.tokens.get(this.scope(repo))
+    if (token && token.expires > Date.now()) return `Bearer ${token.token}`
+    return this.basic
+  }
+
+  private scope(repo: string | undefined): string {
+    return repo === undefined ? '' : `repository:${repo}:pull`
+  }
+
+  /** One request with auth, retries and status mapping; resolves with a 2xx response. */
+  private async send(method: string, url: string, headers: { accept?: string }, repo: string | undefined, what: string): Promise<Response> {
+    let authenticated = false
+    for (let attempt = 1; ; attempt++) {
+      const h: Record<string, string> = {}
+      if (headers.accept) h.accept = headers.accept
+      const auth = this.authHeader(repo)
+      if (auth) h.authorization = auth
+      let res: Response
+      try {
+        res = await this.fetchWithTimeout(url, { method, headers: h, redirect: 'follow' })
+      } catch (e) {
+        if (attempt < this.attempts()) {
+          await sleep(this.backoff(attempt))
+          continue
+        }
+        throw new RegistryError(
+          `cannot reach registry ${this.registry} for ${what}: ${describeFetchError(e)}` +
+            (this.opts.insecure ? '' : ' (a plain-http registry needs the insecure option)'),
+          'NETWORK',
+        )
+      }
+      if (res.ok) return res
+      await res.body?.cancel().catch(() => {})
+      if (res.status === 401 && !authenticated) {
+        authenticated = true
+        await this.authenticate(res.headers.get('www-authenticate'), repo, what)
+        attempt-- // an auth round is not a retry
+        continue
+      }
+      if ((res.status === 429 || res.status >= 500) && attempt < this.attempts()) {
+        const retryAfter = Number(res.headers.get('retry-after'))
+        await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 10_000) : this.backoff(attempt))
+        continue
+      }
+      throw await this.statusError(res, what)
+    }
+  }
+
+  private attempts(): number {
+    return Math.max(1, this.opts.attempts ?? 4)
+  }
+
+  private backoff(attempt: number): number {
+    return (this.opts.backoffMs ?? 250) * 2 ** (attempt - 1)
+  }
+
+  private async fetchWithTimeout(url: string, init: RequestInit): Promise<Response> {
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(new Error(`no response within ${this.opts.timeoutMs ?? 30_000} ms`)), this.opts.timeoutMs ?? 30_000)
+    try {
+      return await this.fetchFn(url, { ...init, signal: controller.signal })
+    } finally {
+      clearTimeout(timer) // headers arrived: the body may take as long as it needs
+    }
+  }
+
+  private async authenticate(header: string | null, repo: string | undefined, what: string): Promise<void> {
+    const challenges = parseWwwAuthenticate(header ?? '')
+    const creds = await this.credentials()
+    const bearer = challenges.find((c) => c.scheme === 'bearer')
+    if (bearer) {
+      const realm = bearer.params.realm
+      if (!realm) throw new RegistryError(`registry ${this.registry} asked for a token without saying where to get one`, 'PROTOCOL')
+      const url = new URL(realm)
+      if (bearer.params.service) url.searchParams.set('service', bearer.params.service)
+      const scope = bearer.params.scope ?? this.scope(repo)
+      if (scope) url.searchParams.set('scope', scope)
+      const h: Record<string, string> = {}
+      if (creds) h.authorization = basicAuth(creds)
+      let res: Response
+      try {
+        res = await this.fetchWithTimeout(url.toString(), { method: 'GET', headers: h })
+      } catch (e) {
+        throw new RegistryError(`cannot reach the token service ${url.origin} of ${this.registry}: ${describeFetchError(e)}`, 'NETWORK')
+      }
+      if (!res.ok) {
+        await res.body?.cancel().catch(() => {})
+        throw new RegistryError(
+          res.status === 401 || res.status === 403
+            ? `registry ${this.registry} refused ${creds ? 'the given credentials' : 'anonymous access'} for ${what}` +
+                (creds ? ': check the username and password' : ': log in with --creds USER:PASSWORD')
+            : `token service of ${this.registry} answered HTTP ${res.status} for ${what}`,
+          res.status === 401 ? 'UNAUTHORIZED' : res.status === 403 ? 'DENIED' : 'PROTOCOL',
+          res.status,
+        )
+      }
+      const body = (await res.json()) as { token?: unknown; access_token?: unknown; expires_in?: unknown }
+      const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined
+      if (!token) throw new RegistryError(`token service of ${this.registry} sent no token`, 'PROTOCOL')
+      const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60
+      this.tokens.set(this.scope(repo), { token, expires: Date.now() + expiresIn * 1000 - 5_000 })
+      return
+    }
+    if (challenges.some((c) => c.scheme === 'basic')) {
+      if (!creds) {
+        throw new RegistryError(`registry ${this.registry} needs a login for ${what}: pass --creds USER:PASSWORD`, 'UNAUTHORIZED', 401)
+      }
+      this.basic = basicAuth(creds)
+      return
+    }
+    throw new RegistryError(`registry ${this.registry} refused ${what} (HTTP 401) without a usable authentication challenge`, 'UNAUTHORIZED', 401)
+  }
+
+  private async statusError(res: Response, what: string): Promise<RegistryError> {
+    switch (res.status) {
+      case 401:
+        return new RegistryError(
+          `registry ${this.registry} rejected the credentials for ${what}: pass valid --creds USER:PASSWORD`,
+          'UNAUTHORIZED',
+          401,
+        )
+      case 403:
+        return new RegistryError(`registry ${this.registry} denies access to ${what}: check the name, or pass --creds with access`, 'DENIED', 403)
+      case 404:
+        return new RegistryError(
+          what.startsWith('manifest')
+            ? `${what.replace(/^manifest /, '')} was not found: check the image name and tag exist on ${this.registry}`
+            : `${what} was not found on the registry`,
+          'NOT_FOUND',
+          404,
+        )
+      case 429:
+        return new RegistryError(`registry ${this.registry} is rate-limiting us (HTTP 429) for ${what}: wait and try again, or log in with --creds`, 'TOO_MANY_REQUESTS', 429)
+      default:
+        return new RegistryError(
+          `registry ${this.registry} answered HTTP ${res.status} for ${what}` + (res.status >= 500 ? ' (it is failing; try again later)' : ''),
+          res.status >= 500 ? 'UNAVAILABLE' : 'PROTOCOL',
+          res.status,
+        )
+    }
+  }
+}
+
+function describeFetchError(e: unknown): string {
+  if (e instanceof Error) {
+    const cause = (e as Error & { cause?: unknown }).cause
+    return cause instanceof Error ? `${e.message} (${cause.message})` : e.message
+  }
+  return String(e)
+}
