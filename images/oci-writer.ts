@@ -121,9 +121,14 @@ export async function writeLayout(layoutDir: string, recipes: readonly ImageReci
   writeIndex(layoutDir, manifests)
 }
 
-/** A fresh layout at `outDir` with every image of the given layouts (blobs copied, refs kept). */
+/**
+ * A fresh layout at `outDir` with every image of the given layouts (blobs copied, refs kept).
+ * Only the layout's own entries (oci-layout, index.json, blobs/) are replaced: dist/images
+ * also holds tsc's output for images/*.ts (tsconfig's outDir is dist), which must survive.
+ */
 export function mergeLayouts(outDir: string, layoutDirs: readonly string[]): void {
-  rmSync(outDir, { recursive: true, force: true })
+  rmSync(join(outDir, 'index.json'), { force: true })
+  rmSync(join(outDir, 'blobs'), { recursive: true, force: true })
   initLayout(outDir)
   const manifests: Descriptor[] = []
   const seen = new Set<string>()
