@@ -457,6 +457,29 @@ static int run(struct spec *s, struct identity *id, struct reader *r) {
 
   /* Until the command is gone and every byte it wrote has been passed on. */
   while (!exited || out_fd >= 0 || err_fd >= 0) {
+    /* Frames first: some may have arrived together with the spec, before this loop. */
+    char type;
+    unsigned char *payload;
+    size_t len;
+    while (reader_next(r, &type, &payload, &len)) {
+      if (type == 'W' && tty_fd >= 0) {
+        int cols, rows;
+        if (sscanf((char *)payload, "%d %d", &cols, &rows) == 2) set_winsize(tty_fd, cols, rows);
+      } else if (type == 'K') {
+        int sig = atoi((char *)payload);
+        if (!exited && sig > 0 && kill(-child, sig) != 0) kill(child, sig);
+      } else if (type == 'D' && in_fd >= 0 && !in_eof) {
+        outbuf_push(&pending, payload, len);
+      } else if (type == 'Z') {
+        in_eof = 1;
+      }
+      free(payload);
+    }
+    if (in_eof && !pending.len && in_fd >= 0) {
+      close(in_fd);
+      in_fd = -1;
+    }
+
     struct pollfd p[5] = {
         {.fd = ctl, .events = POLLIN},
         {.fd = sfd, .events = POLLIN},
@@ -499,31 +522,7 @@ static int run(struct spec *s, struct identity *id, struct reader *r) {
         in_eof = 1;
       }
     }
-    if (in_eof && !pending.len && in_fd >= 0) {
-      close(in_fd);
-      in_fd = -1;
-    }
-
-    if (p[0].revents & POLLIN) {
-      reader_fill(r, 0);
-      char type;
-      unsigned char *payload;
-      size_t len;
-      while (reader_next(r, &type, &payload, &len)) {
-        if (type == 'W' && tty_fd >= 0) {
-          int cols, rows;
-          if (sscanf((char *)payload, "%d %d", &cols, &rows) == 2) set_winsize(tty_fd, cols, rows);
-        } else if (type == 'K') {
-          int sig = atoi((char *)payload);
-          if (!exited && sig > 0 && kill(-child, sig) != 0) kill(child, sig);
-        } else if (type == 'D' && in_fd >= 0 && !in_eof) {
-          outbuf_push(&pending, payload, len);
-        } else if (type == 'Z') {
-          in_eof = 1;
-        }
-        free(payload);
-      }
-    }
+    if (p[0].revents & POLLIN) reader_fill(r, 0);
   }
 
   if (tty_fd >= 0) tcdrain(tty_fd); /* the last output reaches the host before 'X' */

@@ -1,0 +1,32 @@
+// What the v86 runtime needs from its surroundings, injected so one engine runs in Node
+// (files from dist/guest, a state cache on disk: server/v86/node-assets.ts) and in a browser
+// (URLs, a state cache in IndexedDB: web/runtimes/v86/browser-assets.ts).
+
+/** A machine state saved once init was waiting for its spec, and what init said then. */
+export interface SavedState {
+  /** The v86 state buffer, raw or zstd-compressed (v86 recognises both). */
+  state: ArrayBuffer
+  /** `uname -r` as init reported it in its ready frame. */
+  release: string
+}
+
+export interface V86Assets {
+  /** v86's wasm, compiled once and instantiated per run. */
+  wasm(): Promise<WebAssembly.Module>
+  /** SeaBIOS (Debian's bios.bin). */
+  bios(): Promise<ArrayBuffer>
+  /** The guest kernel with boxplay-init inside (dist/guest/bzImage). */
+  kernel(): Promise<ArrayBuffer>
+  /** A saved state for this key (the build ships one; runs add more), if any. */
+  loadState(key: string): Promise<SavedState | undefined>
+  /** Keeps a state for later runs; failures are the adapter's to log, never the run's. */
+  saveState(key: string, saved: SavedState): Promise<void>
+}
+
+/** Everything a saved state depends on: the emulator, the kernel (init is inside it), memory, cmdline. */
+export async function stateKey(kernel: ArrayBuffer, memoryBytes: number, cmdline: string, v86Version: string): Promise<string> {
+  const kernelHash = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', kernel))
+  const text = `${v86Version}\n${[...kernelHash].map((b) => b.toString(16).padStart(2, '0')).join('')}\n${memoryBytes}\n${cmdline}`
+  const hash = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)))
+  return `v86-${memoryBytes >> 20}m-${[...hash.slice(0, 10)].map((b) => b.toString(16).padStart(2, '0')).join('')}`
+}

@@ -1,0 +1,81 @@
+// The v86 runtime: linux/386 images in an emulated i686 PC booting boxplay's own kernel,
+// in a browser or in Node. Assets (wasm, BIOS, kernel, saved states) come from an injected
+// adapter, so this file knows no paths, URLs or Node APIs.
+
+import { buildRootFs } from '../../oci/image.js'
+import { type Platform, formatPlatform } from '../../oci/platform.js'
+import type { RootFs } from '../../oci/rootfs.js'
+import { type Availability, type Run, type RunImage, type RunSpec, type Runtime, resolveProcess } from '../runtime.js'
+import type { V86Assets } from './assets.js'
+import { DEFAULT_MEMORY_BYTES } from './machine.js'
+import { V86Run } from './run.js'
+
+const MIN_MEMORY = 16 * 2 ** 20
+const MAX_MEMORY = 2 * 2 ** 30
+/** Merged trees of recently run images, reused: runs never modify them (see filesystem.ts). */
+const ROOTFS_CACHE_SIZE = 4
+
+export interface V86RuntimeOptions {
+  assets: V86Assets
+  /** How an image becomes a tree; default: fetch and merge its layers (web/oci buildRootFs). */
+  rootFs?: (image: RunImage) => Promise<RootFs>
+  log?: (message: string) => void
+}
+
+export class V86Runtime implements Runtime {
+  readonly kind = 'v86' as const
+  private readonly trees = new Map<string, Promise<RootFs>>()
+
+  constructor(private readonly options: V86RuntimeOptions) {}
+
+  async available(): Promise<Availability> {
+    if (typeof WebAssembly === 'undefined') return { ok: false, reason: 'this JavaScript engine has no WebAssembly' }
+    try {
+      await Promise.all([this.options.assets.wasm(), this.options.assets.bios(), this.options.assets.kernel()])
+      return { ok: true }
+    } catch (err) {
+      return { ok: false, reason: `the v86 guest assets are missing: ${err instanceof Error ? err.message : String(err)}` }
+    }
+  }
+
+  supports(platform: Platform): boolean {
+    return platform.os === 'linux' && platform.architecture === '386'
+  }
+
+  async start(spec: RunSpec): Promise<V86Run & Run> {
+    if (!this.supports(spec.image.platform)) {
+      throw new Error(
+        `the v86 runtime runs linux/386 images (an emulated i686 PC); ${spec.image.name} is ${formatPlatform(spec.image.platform)}`,
+      )
+    }
+    if (spec.mounts?.length) throw new Error('the v86 runtime cannot map host directories into the VM: drop the mounts')
+    const memoryBytes = spec.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES
+    if (memoryBytes < MIN_MEMORY || memoryBytes > MAX_MEMORY) {
+      throw new Error(`v86 memory must be between 16 MiB and 2 GiB, not ${Math.round(memoryBytes / 2 ** 20)} MiB`)
+    }
+    const process = resolveProcess(spec)
+    const rootFs = await this.tree(spec.image)
+    const run = new V86Run({
+      assets: this.options.assets,
+      rootFs,
+      spec,
+      process,
+      memoryBytes,
+      cold: spec.options?.cold === true,
+      ...(this.options.log ? { log: this.options.log } : {}),
+    })
+    void run.boot()
+    return run
+  }
+
+  private tree(image: RunImage): Promise<RootFs> {
+    let tree = this.trees.get(image.digest)
+    if (!tree) {
+      tree = (this.options.rootFs ?? buildRootFs)(image)
+      tree.catch(() => this.trees.delete(image.digest))
+      this.trees.set(image.digest, tree)
+      if (this.trees.size > ROOTFS_CACHE_SIZE) this.trees.delete(this.trees.keys().next().value!)
+    }
+    return tree
+  }
+}
