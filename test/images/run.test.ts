@@ -5,6 +5,7 @@
 import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ConsoleStdout, File, OpenFile, PreopenDirectory, WASI as ShimWASI } from '@bjorn3/browser_wasi_shim'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { LAYOUT, LINUX_386, WASI, resolveImage, run, runWasi, unpackImage } from './layout-helpers.js'
 
@@ -189,5 +190,35 @@ describe('python:latest', () => {
 
   test('ships its licence', () => {
     expect(readFileSync(join(roots.python, 'usr', 'share', 'doc', 'python-wasi', 'LICENSE'), 'utf8')).toContain('Apache License')
+  })
+})
+
+describe('under @bjorn3/browser_wasi_shim (what the browser runtime uses)', () => {
+  /** Runs a module from an unpacked image with an empty in-memory root; returns its output. */
+  async function shimRun(moduleFile: string, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const stdout: string[] = []
+    const stderr: string[] = []
+    const fds = [
+      new OpenFile(new File([])),
+      ConsoleStdout.lineBuffered((line) => stdout.push(line)),
+      ConsoleStdout.lineBuffered((line) => stderr.push(line)),
+      new PreopenDirectory('/', new Map()),
+    ]
+    const wasi = new ShimWASI(argv, [], fds, { debug: false })
+    const module = await WebAssembly.compile(readFileSync(moduleFile))
+    const instance = (await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.wasiImport })) as {
+      exports: { memory: WebAssembly.Memory; _start: () => unknown }
+    }
+    const code = wasi.start(instance)
+    return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') }
+  }
+
+  test('lua catches errors with pcall (wasm exception handling) and python prints 42', async () => {
+    const lua = await shimRun(join(roots.luaWasi, 'usr', 'bin', 'lua.wasm'), ['lua', '-e', 'print(pcall(error, "x"))'])
+    expect(lua).toEqual({ code: 0, stdout: 'false\tx', stderr: '' })
+    const python = await shimRun(join(roots.python, 'usr', 'bin', 'python.wasm'), ['python', '-c', 'print(6*7)'])
+    expect(python).toEqual({ code: 0, stdout: '42', stderr: '' })
+    const hello = await shimRun(join(roots.helloWasi, 'usr', 'bin', 'hello.wasm'), ['hello', '--stderr', 'e', '--exit', '3'])
+    expect(hello).toEqual({ code: 3, stdout: '', stderr: 'e' })
   })
 })
