@@ -1,0 +1,240 @@
+//! `boxplay-init`: one process per run, started by the Node addon (fork+exec from a
+//! multithreaded Node is only safe when the child execs at once; doing the namespace work
+//! here, in a fresh single-threaded process, is runc's answer and ours).
+//!
+//! fd 0/1/2 are the container's stdio (pipes or a pty slave); fd 3 is a stream socket to
+//! the addon: the spec arrives as one JSON line, then commands ("kill <signo>"); events go
+//! back as JSON lines ("started", then "exited" after cleanup). If the socket closes (the
+//! server died), the container is killed and cleaned up.
+//!
+//! Order: run dir → layer ownership → cgroup → clone(new user, mount, pid, uts, ipc, net
+//! namespaces) → [parent] join cgroup, write id maps, say go → [child] see child.rs.
+
+use crate::cgroup::RunCgroup;
+use crate::child::{self, ChildInput};
+use crate::idmap::{self, IdMap};
+use crate::spec::{ContainerSpec, Exited, Started};
+use crate::state::{self, RunDir, RunState};
+use crate::sys::{self, Context, Result};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::PermissionsExt;
+use std::time::Instant;
+
+const CONTROL_FD: RawFd = 3;
+const NAMESPACES: libc::c_int =
+    libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWNET;
+
+struct Control {
+    fd: RawFd,
+    buf: Vec<u8>,
+}
+
+impl Control {
+    /// The next full line, blocking; None at EOF.
+    fn line(&mut self) -> Result<Option<String>> {
+        loop {
+            if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=pos).collect();
+                return Ok(Some(String::from_utf8_lossy(&line[..line.len() - 1]).into_owned()));
+            }
+            let mut chunk = [0u8; 4096];
+            let n = sys::read(self.fd, &mut chunk)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    fn send(&self, event: &impl serde::Serialize) {
+        if let Ok(mut json) = serde_json::to_vec(event) {
+            json.push(b'\n');
+            let _ = sys::write_all(self.fd, &json);
+        }
+    }
+}
+
+/// What must be undone, in reverse, whatever happens.
+struct Cleanup {
+    run_dir: Option<RunDir>,
+    cgroup: Option<RunCgroup>,
+}
+
+impl Cleanup {
+    fn finish(&mut self) -> Option<String> {
+        let mut problems = Vec::new();
+        if let Some(cg) = self.cgroup.take() {
+            problems.extend(cg.remove());
+        }
+        if let Some(dir) = self.run_dir.take() {
+            if let Err(e) = state::remove_tree(&dir.path) {
+                problems.push(format!("run directory {} left behind: {e}", dir.path.display()));
+            }
+        }
+        (!problems.is_empty()).then(|| problems.join("; "))
+    }
+}
+
+pub fn main() -> i32 {
+    let mut control = Control { fd: CONTROL_FD, buf: Vec::new() };
+    let spec: ContainerSpec = match control.line() {
+        Ok(Some(line)) => match serde_json::from_str(&line) {
+            Ok(s) => s,
+            Err(e) => {
+                control.send(&Exited { event: "exited", code: 125, error: Some(format!("invalid container spec: {e}")), ..Default::default() });
+                return 1;
+            }
+        },
+        _ => return 1,
+    };
+    let mut cleanup = Cleanup { run_dir: None, cgroup: None };
+    let mut exited = match run(&spec, &mut control, &mut cleanup) {
+        Ok(exited) => exited,
+        Err(e) => {
+            let errno = e.errno;
+            let is_exec = e.what.starts_with("exec");
+            Exited {
+                event: "exited",
+                code: if is_exec { if errno == libc::ENOENT { 127 } else { 126 } } else { 125 },
+                error: Some(e.to_string()),
+                exec_errno: is_exec.then_some(errno),
+                ..Default::default()
+            }
+        }
+    };
+    exited.cleanup_error = cleanup.finish();
+    control.send(&exited);
+    0
+}
+
+fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_micros() as f64) / 1000.0
+}
+
+fn run(spec: &ContainerSpec, control: &mut Control, cleanup: &mut Cleanup) -> Result<Exited> {
+    let mut phases: Vec<(String, f64)> = Vec::new();
+    let mut t = Instant::now();
+    let map = IdMap::for_caller();
+    if spec.lower_dirs.is_empty() {
+        return sys::err("no image layers given (lowerDirs is empty)");
+    }
+
+    let dir = RunDir::create(&spec.state_root, spec.owner_pid, &spec.id)?;
+    let (upper, work, rootfs) = (dir.sub("upper"), dir.sub("work"), dir.sub("rootfs"));
+    cleanup.run_dir = Some(dir);
+    for d in [&upper, &work, &rootfs] {
+        std::fs::create_dir(d).context(|| format!("create {}", d.display()))?;
+        if !map.rootless {
+            std::os::unix::fs::chown(d, Some(map.host_uid), Some(map.host_gid)).context(|| format!("chown {}", d.display()))?;
+        }
+    }
+    // The upper dir becomes the container's "/" metadata source only for new entries; the
+    // root directory's mode comes from the top layer, but keep upper traversable.
+    let _ = std::fs::set_permissions(&upper, std::fs::Permissions::from_mode(0o755));
+    phases.push(("rundir".into(), ms(t)));
+    t = Instant::now();
+
+    for layer in &spec.lower_dirs {
+        idmap::shift_layer(layer, &map)?;
+    }
+    phases.push(("layers".into(), ms(t)));
+    t = Instant::now();
+
+    let cgroup = RunCgroup::create(&spec.id, &spec.limits)?;
+    if let (Some(cg), Some(dir)) = (&cgroup, &cleanup.run_dir) {
+        dir.save(&RunState { owner_pid: spec.owner_pid, owner_start: sys::process_start_time(spec.owner_pid), cgroups: cg.dirs.clone() })?;
+    }
+    cleanup.cgroup = cgroup.clone();
+    phases.push(("cgroup".into(), ms(t)));
+    t = Instant::now();
+
+    let (upper_s, work_s, rootfs_s) = (upper.to_string_lossy().into_owned(), work.to_string_lossy().into_owned(), rootfs.to_string_lossy().into_owned());
+    let (parent_sock, child_sock) = sys::socketpair_seqpacket()?;
+    let pid = sys::clone_process(NAMESPACES)?;
+    if pid == 0 {
+        drop(parent_sock);
+        child::run(ChildInput { spec, upper: &upper_s, work: &work_s, rootfs: &rootfs_s, rootless: map.rootless, sync: child_sock });
+    }
+    drop(child_sock);
+    let pidfd = match sys::pidfd_open(pid) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = sys::kill(pid, libc::SIGKILL);
+            let _ = sys::waitpid(pid, 0);
+            return Err(e);
+        }
+    };
+    // From here on the child must be killed and reaped on any error.
+    let reap_on_error = |e: sys::Error| {
+        let _ = sys::pidfd_send_signal(pidfd.as_raw_fd(), libc::SIGKILL);
+        let _ = sys::waitpid(pid, 0);
+        e
+    };
+    if let Some(cg) = &cgroup {
+        cg.add(pid).map_err(reap_on_error)?;
+    }
+    map.write_for(pid).map_err(reap_on_error)?;
+    sys::write_all(parent_sock.as_raw_fd(), b"G").map_err(reap_on_error)?;
+    phases.push(("clone".into(), ms(t)));
+    t = Instant::now();
+
+    let mut report = [0u8; 4096];
+    let n = sys::read(parent_sock.as_raw_fd(), &mut report).map_err(reap_on_error)?;
+    if n > 0 {
+        let _ = sys::waitpid(pid, 0);
+        let text = String::from_utf8_lossy(&report[..n]);
+        let (errno, message) = text.split_once('\n').unwrap_or(("0", &text));
+        return Err(sys::Error { what: message.to_string(), errno: errno.parse().unwrap_or(0) });
+    }
+    phases.push(("setup".into(), ms(t)));
+    control.send(&Started { event: "started", host_pid: pid, cgroup: cgroup.as_ref().map(|c| c.display_path()), rootless: map.rootless, phases });
+
+    let status = supervise(pid, &pidfd, control)?;
+    let mut exited = Exited { event: "exited", ..Default::default() };
+    if libc::WIFEXITED(status) {
+        exited.code = libc::WEXITSTATUS(status);
+    } else if libc::WIFSIGNALED(status) {
+        let sig = libc::WTERMSIG(status);
+        exited.signal = Some(sig);
+        exited.code = 128 + sig;
+    }
+    if let Some(cg) = &cgroup {
+        exited.memory_peak_bytes = cg.memory_peak();
+        exited.cpu_usage_ns = cg.cpu_usage_ns();
+        exited.pids_peak = cg.pids_peak();
+        exited.oom = cg.oom_kills() > 0 && exited.signal == Some(libc::SIGKILL);
+    }
+    Ok(exited)
+}
+
+/// Waits for PID 1 to exit, forwarding signals asked for on the control socket. If the
+/// socket closes (the server is gone), the container is killed.
+fn supervise(pid: libc::pid_t, pidfd: &OwnedFd, control: &mut Control) -> Result<libc::c_int> {
+    let mut control_open = true;
+    loop {
+        let fds: Vec<RawFd> = if control_open { vec![pidfd.as_raw_fd(), control.fd] } else { vec![pidfd.as_raw_fd()] };
+        let revents = sys::poll(&fds, -1)?;
+        if revents[0] != 0 {
+            if let Some(status) = sys::waitpid(pid, 0)? {
+                return Ok(status);
+            }
+        }
+        if control_open && revents[1] != 0 {
+            let mut chunk = [0u8; 1024];
+            let n = sys::read(control.fd, &mut chunk).unwrap_or(0);
+            if n == 0 {
+                control_open = false;
+                let _ = sys::pidfd_send_signal(pidfd.as_raw_fd(), libc::SIGKILL);
+                continue;
+            }
+            control.buf.extend_from_slice(&chunk[..n]);
+            while let Some(pos) = control.buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = control.buf.drain(..=pos).collect();
+                let line = String::from_utf8_lossy(&line);
+                if let Some(sig) = line.trim().strip_prefix("kill ").and_then(|s| s.parse::<i32>().ok()) {
+                    let _ = sys::pidfd_send_signal(pidfd.as_raw_fd(), sig);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! What the Node side asks for (one JSON document on the helper's control socket) and what
+//! the helper reports back (one JSON line per event). The TypeScript mirror of these types
+//! lives in server/native/core-spec.ts: keep them in step.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerSpec {
+    /// Unique per run; names the run dir and the cgroup (`[A-Za-z0-9_-]`, ≤ 64).
+    pub id: String,
+    /// The server process that owns the run; a sweep removes runs whose owner is gone.
+    pub owner_pid: u32,
+    /// Where run dirs live, e.g. /run/boxplay (root) or $XDG_RUNTIME_DIR/boxplay.
+    pub state_root: String,
+    /// The image's unpacked layers, TOP FIRST (overlayfs `lowerdir` order: the last layer
+    /// of the manifest comes first).
+    pub lower_dirs: Vec<String>,
+    pub argv: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    /// Docker's `User`: "", "name", "uid", "name:group", "uid:gid"; names resolved in the
+    /// container's /etc/passwd and /etc/group.
+    #[serde(default)]
+    pub user: String,
+    pub hostname: String,
+    #[serde(default)]
+    pub tty: bool,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub rlimits: Vec<Rlimit>,
+    /// Capability names (e.g. "CAP_CHOWN") granted to a root process; None = Docker's default set.
+    #[serde(default)]
+    pub capabilities: Option<Vec<String>>,
+    /// Docker-like default seccomp profile (true unless a test turns it off to compare).
+    #[serde(default = "yes")]
+    pub seccomp: bool,
+    /// Extra host-side directories bound into the container.
+    #[serde(default)]
+    pub mounts: Vec<BindMount>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    pub memory_bytes: Option<u64>,
+    pub pids: Option<u64>,
+    /// CPUs as a fraction, like `docker run --cpus 0.5`.
+    pub cpus: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Rlimit {
+    /// "NOFILE", "NPROC", "CORE", … (RLIMIT_ without the prefix).
+    pub kind: String,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BindMount {
+    pub host_path: String,
+    pub guest_path: String,
+    #[serde(default)]
+    pub readonly: bool,
+}
+
+/// Sent once pid 1 has exec'd the command.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Started {
+    pub event: &'static str,
+    /// PID 1's pid as the host sees it.
+    pub host_pid: i32,
+    pub cgroup: Option<String>,
+    pub rootless: bool,
+    /// Milliseconds spent in each setup step, in order.
+    pub phases: Vec<(String, f64)>,
+}
+
+/// Sent last, after the run's cgroup and run dir are gone.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Exited {
+    pub event: &'static str,
+    /// Exit code, or 128+signal when killed by a signal (like a shell).
+    pub code: i32,
+    pub signal: Option<i32>,
+    pub oom: bool,
+    /// Set when the container never ran the command: what failed, in words.
+    pub error: Option<String>,
+    /// errno of the failure when it was the exec itself (ENOENT → 127, EACCES → 126).
+    pub exec_errno: Option<i32>,
+    pub memory_peak_bytes: Option<u64>,
+    pub cpu_usage_ns: Option<u64>,
+    pub pids_peak: Option<u64>,
+    /// Set when cleanup failed: what is left and where.
+    pub cleanup_error: Option<String>,
+}

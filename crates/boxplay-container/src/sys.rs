@@ -1,0 +1,416 @@
+//! The syscall layer: every `unsafe` of the container crate except the libseccomp FFI lives
+//! here, each wrapped so callers get a `Result` that names what failed.
+
+use std::ffi::{CStr, CString};
+use std::fmt;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// A failed step: what we tried, and the errno the kernel gave.
+#[derive(Debug, Clone)]
+pub struct Error {
+    pub what: String,
+    pub errno: i32,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.errno == 0 {
+            write!(f, "{}", self.what)
+        } else {
+            write!(f, "{}: {}", self.what, std::io::Error::from_raw_os_error(self.errno))
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+pub fn err<T>(what: impl Into<String>) -> Result<T> {
+    Err(Error { what: what.into(), errno: 0 })
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+}
+
+/// Turns a -1 return into an `Error` naming `what`.
+fn check(ret: libc::c_long, what: impl FnOnce() -> String) -> Result<libc::c_long> {
+    if ret < 0 {
+        Err(Error { what: what(), errno: errno() })
+    } else {
+        Ok(ret)
+    }
+}
+
+pub fn cstr(s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| Error { what: format!("{s:?} contains a NUL byte"), errno: libc::EINVAL })
+}
+
+pub trait Context<T> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> Context<T> for std::io::Result<T> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error { what: what(), errno: e.raw_os_error().unwrap_or(0) })
+    }
+}
+
+impl<T> Context<T> for Result<T> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error { what: format!("{}: {}", what(), e.what), errno: e.errno })
+    }
+}
+
+/// clone(2) without a new stack: like fork, but entering new namespaces at once.
+/// Only call from a single-threaded process (the helper is one), as with fork.
+pub fn clone_process(flags: libc::c_int) -> Result<libc::pid_t> {
+    // SAFETY: raw clone with a NULL stack behaves like fork(2): the child gets a copy of
+    // this (single-threaded) address space, so no other thread's lock can be held in it.
+    let ret = unsafe {
+        libc::syscall(libc::SYS_clone, (flags | libc::SIGCHLD) as libc::c_ulong, 0usize, 0usize, 0usize, 0usize)
+    };
+    check(ret, || "clone a process into new namespaces".into()).map(|p| p as libc::pid_t)
+}
+
+pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd> {
+    // SAFETY: plain syscall; on success the returned fd is new and ours to own.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = check(ret, || format!("pidfd_open({pid})"))?;
+    // SAFETY: fd was just returned by the kernel and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+pub fn pidfd_send_signal(pidfd: RawFd, signal: i32) -> Result<()> {
+    // SAFETY: plain syscall with a NULL siginfo.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd, signal, 0usize, 0u32) };
+    check(ret, || format!("send signal {signal} to the container")).map(drop)
+}
+
+pub fn kill(pid: libc::pid_t, signal: i32) -> Result<()> {
+    // SAFETY: plain syscall.
+    let ret = unsafe { libc::kill(pid, signal) };
+    check(ret as libc::c_long, || format!("kill({pid}, {signal})")).map(drop)
+}
+
+pub fn mount(src: Option<&str>, target: &str, fstype: Option<&str>, flags: libc::c_ulong, data: Option<&str>) -> Result<()> {
+    let c_src = src.map(cstr).transpose()?;
+    let c_target = cstr(target)?;
+    let c_fstype = fstype.map(cstr).transpose()?;
+    let c_data = data.map(cstr).transpose()?;
+    // SAFETY: every pointer is either NULL or a NUL-terminated string alive for the call.
+    let ret = unsafe {
+        libc::mount(
+            c_src.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
+            c_target.as_ptr(),
+            c_fstype.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
+            flags,
+            c_data.as_ref().map_or(std::ptr::null(), |s| s.as_ptr() as *const libc::c_void),
+        )
+    };
+    check(ret as libc::c_long, || {
+        format!("mount {} on {target} (type {}, flags {flags:#x}, {})", src.unwrap_or("-"), fstype.unwrap_or("-"), data.unwrap_or(""))
+    })
+    .map(drop)
+}
+
+pub fn umount2(target: &str, flags: libc::c_int) -> Result<()> {
+    let c = cstr(target)?;
+    // SAFETY: c is a valid NUL-terminated path.
+    let ret = unsafe { libc::umount2(c.as_ptr(), flags) };
+    check(ret as libc::c_long, || format!("unmount {target}")).map(drop)
+}
+
+pub fn pivot_root(new_root: &str, put_old: &str) -> Result<()> {
+    let a = cstr(new_root)?;
+    let b = cstr(put_old)?;
+    // SAFETY: both are valid NUL-terminated paths.
+    let ret = unsafe { libc::syscall(libc::SYS_pivot_root, a.as_ptr(), b.as_ptr()) };
+    check(ret, || "pivot_root into the container's root".into()).map(drop)
+}
+
+pub fn chdir(path: &str) -> Result<()> {
+    let c = cstr(path)?;
+    // SAFETY: c is a valid NUL-terminated path.
+    let ret = unsafe { libc::chdir(c.as_ptr()) };
+    check(ret as libc::c_long, || format!("chdir {path}")).map(drop)
+}
+
+pub fn fchdir(fd: RawFd) -> Result<()> {
+    // SAFETY: plain syscall on an fd we hold.
+    let ret = unsafe { libc::fchdir(fd) };
+    check(ret as libc::c_long, || "fchdir".into()).map(drop)
+}
+
+pub fn open(path: &str, flags: libc::c_int, mode: libc::mode_t) -> Result<OwnedFd> {
+    let c = cstr(path)?;
+    // SAFETY: c is a valid NUL-terminated path; the fd returned is new.
+    let ret = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) };
+    let fd = check(ret as libc::c_long, || format!("open {path}"))?;
+    // SAFETY: fd was just returned by the kernel and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+const RESOLVE_IN_ROOT: u64 = 0x10;
+
+/// Opens `path` as if `root` were `/`: `..` and absolute symlinks cannot leave it, so a
+/// hostile image cannot point a mount target or a config file at the host.
+pub fn open_in_root(root: RawFd, path: &str, flags: libc::c_int, mode: libc::mode_t) -> Result<OwnedFd> {
+    let rel = path.trim_start_matches('/');
+    let c = cstr(if rel.is_empty() { "." } else { rel })?;
+    let how = OpenHow { flags: (flags | libc::O_CLOEXEC) as u64, mode: mode as u64, resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+    // SAFETY: `how` is a correctly laid out struct open_how and its size is passed.
+    let ret = unsafe { libc::syscall(libc::SYS_openat2, root, c.as_ptr(), &how as *const OpenHow, std::mem::size_of::<OpenHow>()) };
+    let fd = check(ret, || format!("open {path} inside the container's root"))?;
+    // SAFETY: fd was just returned by the kernel and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+pub fn mkdirat(dir: RawFd, name: &str, mode: libc::mode_t) -> Result<()> {
+    let c = cstr(name)?;
+    // SAFETY: c is a valid NUL-terminated name relative to an fd we hold.
+    let ret = unsafe { libc::mkdirat(dir, c.as_ptr(), mode) };
+    if ret < 0 && errno() == libc::EEXIST {
+        return Ok(());
+    }
+    check(ret as libc::c_long, || format!("mkdir {name}")).map(drop)
+}
+
+/// The path that names an open fd, for syscalls that only take paths (mount, overlay options).
+pub fn fd_path(fd: &impl AsRawFd) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
+pub fn sethostname(name: &str) -> Result<()> {
+    // SAFETY: pointer and length describe `name`'s bytes.
+    let ret = unsafe { libc::sethostname(name.as_ptr() as *const libc::c_char, name.len()) };
+    check(ret as libc::c_long, || format!("set hostname {name:?}")).map(drop)
+}
+
+pub fn unshare(flags: libc::c_int) -> Result<()> {
+    // SAFETY: plain syscall.
+    let ret = unsafe { libc::unshare(flags) };
+    check(ret as libc::c_long, || format!("unshare({flags:#x})")).map(drop)
+}
+
+pub fn setresuid(uid: u32) -> Result<()> {
+    // SAFETY: plain syscall (raw, so glibc does not broadcast it to other threads: there are none).
+    let ret = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
+    check(ret, || format!("set uid {uid}")).map(drop)
+}
+
+pub fn setresgid(gid: u32) -> Result<()> {
+    // SAFETY: plain syscall.
+    let ret = unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) };
+    check(ret, || format!("set gid {gid}")).map(drop)
+}
+
+pub fn setgroups(groups: &[u32]) -> Result<()> {
+    // SAFETY: pointer and length describe `groups`.
+    let ret = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
+    check(ret, || format!("set supplementary groups {groups:?}")).map(drop)
+}
+
+pub fn prctl(option: libc::c_int, arg2: libc::c_ulong, arg3: libc::c_ulong) -> Result<()> {
+    // SAFETY: the prctl options used here take integer arguments only.
+    let ret = unsafe { libc::prctl(option, arg2, arg3, 0 as libc::c_ulong, 0 as libc::c_ulong) };
+    check(ret as libc::c_long, || format!("prctl({option}, {arg2})")).map(drop)
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+const CAP_V3: u32 = 0x2008_0522;
+
+/// Sets the effective, permitted and inheritable sets (64-bit masks) of this thread.
+pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<()> {
+    let header = CapHeader { version: CAP_V3, pid: 0 };
+    let data = [
+        CapData { effective: effective as u32, permitted: permitted as u32, inheritable: inheritable as u32 },
+        CapData { effective: (effective >> 32) as u32, permitted: (permitted >> 32) as u32, inheritable: (inheritable >> 32) as u32 },
+    ];
+    // SAFETY: header and the two-element data array are the layout capset(2) v3 expects.
+    let ret = unsafe { libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr()) };
+    check(ret, || "set capabilities".into()).map(drop)
+}
+
+pub fn setrlimit(resource: libc::c_int, soft: u64, hard: u64) -> Result<()> {
+    let lim = libc::rlimit { rlim_cur: soft, rlim_max: hard };
+    // SAFETY: lim is a valid rlimit.
+    let ret = unsafe { libc::setrlimit(resource as _, &lim) };
+    check(ret as libc::c_long, || format!("setrlimit({resource}, {soft}, {hard})")).map(drop)
+}
+
+/// Brings the loopback interface of the current network namespace up.
+pub fn loopback_up() -> Result<()> {
+    // SAFETY: a plain datagram socket, closed below via OwnedFd.
+    let s = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    let s = check(s as libc::c_long, || "socket for configuring lo".into())?;
+    // SAFETY: s was just returned by the kernel.
+    let sock = unsafe { OwnedFd::from_raw_fd(s as RawFd) };
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (i, b) in b"lo\0".iter().enumerate() {
+        req.ifr_name[i] = *b as libc::c_char;
+    }
+    req.ifr_ifru.ifru_flags = (libc::IFF_UP | libc::IFF_LOOPBACK | libc::IFF_RUNNING) as libc::c_short;
+    // SAFETY: SIOCSIFFLAGS reads an ifreq we own for the duration of the call.
+    let ret = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req as *const libc::ifreq) };
+    check(ret as libc::c_long, || "bring lo up".into()).map(drop)
+}
+
+pub fn setsid_and_controlling_tty(fd: RawFd) -> Result<()> {
+    // SAFETY: plain syscalls; TIOCSCTTY takes an int argument.
+    unsafe {
+        check(libc::setsid() as libc::c_long, || "setsid".into())?;
+        check(libc::ioctl(fd, libc::TIOCSCTTY, 0) as libc::c_long, || "make the terminal the controlling tty".into())?;
+    }
+    Ok(())
+}
+
+pub fn socketpair_seqpacket() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: fds has room for the two descriptors the kernel writes.
+    let ret = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) };
+    check(ret as libc::c_long, || "socketpair".into())?;
+    // SAFETY: both fds were just returned by the kernel.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+pub fn read(fd: RawFd, buf: &mut [u8]) -> Result<usize> {
+    loop {
+        // SAFETY: buf is valid for writes of buf.len() bytes.
+        let ret = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+        if ret < 0 && errno() == libc::EINTR {
+            continue;
+        }
+        return check(ret as libc::c_long, || "read".into()).map(|n| n as usize);
+    }
+}
+
+pub fn write_all(fd: RawFd, mut buf: &[u8]) -> Result<()> {
+    while !buf.is_empty() {
+        // SAFETY: buf is valid for reads of buf.len() bytes.
+        let ret = unsafe { libc::write(fd, buf.as_ptr() as *const libc::c_void, buf.len()) };
+        if ret < 0 && errno() == libc::EINTR {
+            continue;
+        }
+        let n = check(ret as libc::c_long, || "write".into())? as usize;
+        buf = &buf[n..];
+    }
+    Ok(())
+}
+
+/// Waits for `pid` and returns its raw wait status.
+pub fn waitpid(pid: libc::pid_t, flags: libc::c_int) -> Result<Option<libc::c_int>> {
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a valid out-pointer.
+        let ret = unsafe { libc::waitpid(pid, &mut status, flags) };
+        if ret < 0 && errno() == libc::EINTR {
+            continue;
+        }
+        let r = check(ret as libc::c_long, || format!("wait for {pid}"))?;
+        return Ok(if r == 0 { None } else { Some(status) });
+    }
+}
+
+/// Waits until one of `fds` is readable (or hung up); returns their revents.
+pub fn poll(fds: &[RawFd], timeout_ms: i32) -> Result<Vec<i16>> {
+    let mut pfds: Vec<libc::pollfd> = fds.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
+    loop {
+        // SAFETY: pfds is a valid array of pollfd of the given length.
+        let ret = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+        if ret < 0 && errno() == libc::EINTR {
+            continue;
+        }
+        check(ret as libc::c_long, || "poll".into())?;
+        return Ok(pfds.iter().map(|p| p.revents).collect());
+    }
+}
+
+pub fn execve(path: &CStr, argv: &[CString], env: &[CString]) -> Error {
+    let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
+    a.push(std::ptr::null());
+    let mut e: Vec<*const libc::c_char> = env.iter().map(|s| s.as_ptr()).collect();
+    e.push(std::ptr::null());
+    // SAFETY: NULL-terminated arrays of NUL-terminated strings that outlive the call.
+    unsafe { libc::execve(path.as_ptr(), a.as_ptr(), e.as_ptr()) };
+    Error { what: format!("exec {}", path.to_string_lossy()), errno: errno() }
+}
+
+pub fn lchown(path: &CStr, uid: u32, gid: u32) -> Result<()> {
+    // SAFETY: path is a valid NUL-terminated string.
+    let ret = unsafe { libc::lchown(path.as_ptr(), uid, gid) };
+    check(ret as libc::c_long, || format!("chown {}", path.to_string_lossy())).map(drop)
+}
+
+pub fn chmod(path: &CStr, mode: u32) -> Result<()> {
+    // SAFETY: path is a valid NUL-terminated string.
+    let ret = unsafe { libc::chmod(path.as_ptr(), mode) };
+    check(ret as libc::c_long, || format!("chmod {}", path.to_string_lossy())).map(drop)
+}
+
+pub fn lgetxattr(path: &CStr, name: &str) -> Option<Vec<u8>> {
+    let n = cstr(name).ok()?;
+    let mut buf = vec![0u8; 256];
+    // SAFETY: buf is valid for writes of its length.
+    let ret = unsafe { libc::lgetxattr(path.as_ptr(), n.as_ptr(), buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+    if ret < 0 {
+        return None;
+    }
+    buf.truncate(ret as usize);
+    Some(buf)
+}
+
+pub fn lsetxattr(path: &CStr, name: &str, value: &[u8]) -> Result<()> {
+    let n = cstr(name)?;
+    // SAFETY: value is valid for reads of its length.
+    let ret = unsafe { libc::lsetxattr(path.as_ptr(), n.as_ptr(), value.as_ptr() as *const libc::c_void, value.len(), 0) };
+    check(ret as libc::c_long, || format!("set xattr {name} on {}", path.to_string_lossy())).map(drop)
+}
+
+pub fn flock(fd: RawFd, op: libc::c_int) -> Result<()> {
+    // SAFETY: plain syscall on an fd we hold.
+    let ret = unsafe { libc::flock(fd, op) };
+    check(ret as libc::c_long, || "flock".into()).map(drop)
+}
+
+pub fn geteuid() -> u32 {
+    // SAFETY: always succeeds.
+    unsafe { libc::geteuid() }
+}
+
+pub fn getegid() -> u32 {
+    // SAFETY: always succeeds.
+    unsafe { libc::getegid() }
+}
+
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit skips atexit handlers and stdio flushing, which belong to the parent's copy.
+    unsafe { libc::_exit(code) }
+}
+
+/// Process start time (field 22 of /proc/PID/stat), to tell a live owner from a reused pid.
+pub fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split(' ').nth(19)?.parse().ok()
+}
