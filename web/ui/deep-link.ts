@@ -1,0 +1,84 @@
+// Shareable deep links: `/?image=busybox&runtime=v86&cmd=uname%20-a` opens that image in that
+// runtime and runs that command; `compare=v86,wasi,native` opens the compare view instead.
+// `cmd` replaces the image's Cmd, like arguments after the image in `docker run`.
+
+export type RuntimeId = 'v86' | 'wasi' | 'native'
+export const RUNTIME_IDS: readonly RuntimeId[] = ['v86', 'wasi', 'native']
+
+export interface DeepLink {
+  image?: string
+  runtime?: RuntimeId
+  cmd?: string[]
+  compare?: RuntimeId[]
+}
+
+function runtimeId(text: string | null): RuntimeId | undefined {
+  return RUNTIME_IDS.find((r) => r === text)
+}
+
+export function parseDeepLink(search: string): DeepLink {
+  const q = new URLSearchParams(search)
+  const link: DeepLink = {}
+  const image = q.get('image')?.trim()
+  if (image) link.image = image
+  const runtime = runtimeId(q.get('runtime'))
+  if (runtime) link.runtime = runtime
+  const cmd = q.get('cmd')
+  if (cmd !== null && cmd.trim() !== '') link.cmd = splitCommand(cmd)
+  const compare = q.get('compare')
+  if (compare !== null) {
+    const ids = compare.split(',').map((s) => runtimeId(s.trim())).filter((r): r is RuntimeId => r !== undefined)
+    link.compare = ids.length ? [...new Set(ids)] : [...RUNTIME_IDS]
+  }
+  return link
+}
+
+export function formatDeepLink(link: DeepLink): string {
+  const q = new URLSearchParams()
+  if (link.image) q.set('image', link.image)
+  if (link.runtime) q.set('runtime', link.runtime)
+  if (link.cmd?.length) q.set('cmd', joinCommand(link.cmd))
+  if (link.compare) q.set('compare', link.compare.join(','))
+  const s = q.toString().replace(/\+/g, '%20')
+  return s ? `?${s}` : ''
+}
+
+/** Splits a command line into words the way a POSIX shell would quote them (no expansion). */
+export function splitCommand(text: string): string[] {
+  const words: string[] = []
+  let word = ''
+  let inWord = false
+  let quote: '"' | "'" | undefined
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!
+    if (quote === "'") {
+      if (c === "'") quote = undefined
+      else word += c
+    } else if (quote === '"') {
+      if (c === '"') quote = undefined
+      else if (c === '\\' && i + 1 < text.length && '"\\$`'.includes(text[i + 1]!)) word += text[++i]
+      else word += c
+    } else if (c === "'" || c === '"') {
+      quote = c
+      inWord = true
+    } else if (c === '\\' && i + 1 < text.length) {
+      word += text[++i]
+      inWord = true
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word)
+      word = ''
+      inWord = false
+    } else {
+      word += c
+      inWord = true
+    }
+  }
+  if (quote) throw new Error(`the command has an unclosed ${quote} quote`)
+  if (inWord) words.push(word)
+  return words
+}
+
+/** The inverse of splitCommand: quotes only the words that need it. */
+export function joinCommand(argv: readonly string[]): string {
+  return argv.map((w) => (w !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ')
+}
