@@ -4,6 +4,7 @@ import type { BuildStep } from './step.js'
 import { testTools } from './test-tools.js'
 import { guestInitStep } from '../../images/init/step.js'
 import { guestKernelStep } from '../../images/kernel/step.js'
+import { guestStateStep } from '../v86/state-step.js'
 import { imageSteps } from '../../images/steps.js'
 
-export const steps: BuildStep[] = [testTools, guestInitStep, guestKernelStep, ...imageSteps]
+export const steps: BuildStep[] = [testTools, guestInitStep, guestKernelStep, guestStateStep, ...imageSteps]
