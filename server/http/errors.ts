@@ -25,7 +25,8 @@ export function statusOf(err: unknown): number {
   if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 600) return e.status
   if (e && e.code === 'ENOENT') return 404
   const message = e && typeof e.message === 'string' ? e.message : ''
-  if (/\b(not found|no such|unknown image|does not exist|not in the store)\b/i.test(message)) return 404
+  if (/\b(not found|no such|no image|unknown image|does not exist|not in the store)\b/i.test(message)) return 404
+  if (/\block(ed)?\b|\blacks\b|vanished/i.test(message)) return 409
   if (/\b(invalid|expected|must be|malformed|not supported|unsupported|no platform|refus)/i.test(message)) return 400
   return 500
 }
