@@ -6,5 +6,6 @@ import { guestInitStep } from '../../images/init/step.js'
 import { guestKernelStep } from '../../images/kernel/step.js'
 import { guestStateStep } from '../v86/state-step.js'
 import { imageSteps } from '../../images/steps.js'
+import { nativeCoreStep } from '../native/build-step.js'
 
-export const steps: BuildStep[] = [testTools, guestInitStep, guestKernelStep, guestStateStep, ...imageSteps]
+export const steps: BuildStep[] = [testTools, guestInitStep, guestKernelStep, guestStateStep, ...imageSteps, nativeCoreStep]
