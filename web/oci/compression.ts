@@ -1,8 +1,10 @@
 // Layer decompression for browsers and Node alike, via the web's DecompressionStream.
 // The format is taken from the content's magic bytes when it has one (as containerd does:
 // some tools label plain tars as gzip and vice versa) and otherwise from the media type.
-// A size cap stops decompression bombs before they fill memory or disk.
+// A size cap stops decompression bombs before they fill memory or disk. zstd uses the
+// platform's DecompressionStream when it has one, else fzstd (pure JS, ~140 MB/s here).
 
+import { Decompress as ZstdDecompress } from 'fzstd'
 import { type LayerCompression, layerCompression } from './media-types.js'
 
 export class CompressionError extends Error {
@@ -47,10 +49,6 @@ function declared(mediaType: string): LayerCompression {
   )
 }
 
-function zstdUnsupported(): CompressionError {
-  return new CompressionError('zstd layers are not supported yet: re-push the image with gzip layers (e.g. skopeo copy --dest-compress-format gzip)')
-}
-
 function supportsZstdStream(): boolean {
   try {
     new DecompressionStream('zstd' as CompressionFormat)
@@ -68,6 +66,26 @@ async function* prepend(first: Uint8Array, rest: AsyncIterator<Uint8Array>): Asy
     if (next.done) return
     yield next.value
   }
+}
+
+/** zstd through fzstd: it decodes synchronously in push(), handing out fresh arrays. */
+async function* zstdThroughFzstd(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let out: Uint8Array[] = []
+  const decoder = new ZstdDecompress((data) => {
+    out.push(data)
+  })
+  const push = (chunk: Uint8Array, final: boolean): Uint8Array[] => {
+    try {
+      decoder.push(chunk, final)
+    } catch (e) {
+      throw new CompressionError(`zstd layer is corrupt or truncated: ${(e as Error).message}`)
+    }
+    const ready = out
+    out = []
+    return ready
+  }
+  for await (const chunk of source) yield* push(chunk, false)
+  yield* push(new Uint8Array(0), true)
 }
 
 function capped(source: AsyncIterable<Uint8Array>, maxBytes: number | undefined): AsyncIterable<Uint8Array> {
@@ -141,7 +159,7 @@ export function decompress(mediaType: string, data: AsyncIterable<Uint8Array>, o
     if (actual === 'none') yield* all
     else if (actual === 'gzip') yield* throughStream('gzip', all)
     else if (supportsZstdStream()) yield* throughStream('zstd' as CompressionFormat, all)
-    else throw zstdUnsupported()
+    else yield* zstdThroughFzstd(all)
   })()
   return capped(body, opts.maxBytes)
 }
