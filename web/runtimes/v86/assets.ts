@@ -23,9 +23,16 @@ export interface V86Assets {
   saveState(key: string, saved: SavedState): Promise<void>
 }
 
+const kernelDigests = new WeakMap<ArrayBuffer, Promise<ArrayBuffer>>()
+
 /** Everything a saved state depends on: the emulator, the kernel (init is inside it), memory, cmdline. */
 export async function stateKey(kernel: ArrayBuffer, memoryBytes: number, cmdline: string, v86Version: string): Promise<string> {
-  const kernelHash = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', kernel))
+  let digest = kernelDigests.get(kernel)
+  if (!digest) {
+    digest = globalThis.crypto.subtle.digest('SHA-256', kernel)
+    kernelDigests.set(kernel, digest)
+  }
+  const kernelHash = new Uint8Array(await digest)
   const text = `${v86Version}\n${[...kernelHash].map((b) => b.toString(16).padStart(2, '0')).join('')}\n${memoryBytes}\n${cmdline}`
   const hash = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)))
   return `v86-${memoryBytes >> 20}m-${[...hash.slice(0, 10)].map((b) => b.toString(16).padStart(2, '0')).join('')}`

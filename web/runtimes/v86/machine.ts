@@ -45,8 +45,10 @@ export async function startMachine(opts: MachineOptions): Promise<Emulator> {
       emulator = new V86({
         wasm_fn: async (imports: WebAssembly.Imports) => (await WebAssembly.instantiate(module, imports)).exports,
         memory_size: opts.memoryBytes,
-        bios: { buffer: bios },
-        ...(kernel ? { bzimage: { buffer: kernel }, cmdline: KERNEL_CMDLINE } : {}),
+        // Copies: v86 patches the kernel's setup header in place, and the originals are
+        // shared by every run (and hashed into the state key).
+        bios: { buffer: bios.slice(0) },
+        ...(kernel ? { bzimage: { buffer: kernel.slice(0) }, cmdline: KERNEL_CMDLINE } : {}),
         filesystem: {},
         uart1: true,
         // Started by hand: a state is restored first, here, where its errors can be caught
