@@ -7,5 +7,6 @@ import { guestKernelStep } from '../../images/kernel/step.js'
 import { guestStateStep } from '../v86/state-step.js'
 import { imageSteps } from '../../images/steps.js'
 import { nativeCoreStep } from '../native/build-step.js'
+import { playgroundStep } from '../http/playground-step.js'
 
-export const steps: BuildStep[] = [testTools, guestInitStep, guestKernelStep, guestStateStep, ...imageSteps, nativeCoreStep]
+export const steps: BuildStep[] = [testTools, guestInitStep, guestKernelStep, guestStateStep, ...imageSteps, nativeCoreStep, playgroundStep]

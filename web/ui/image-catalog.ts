@@ -51,7 +51,8 @@ export class ImageCatalog {
       const names = ((await res.json()) as unknown[]).map(nameOf).filter((n): n is string => n !== undefined)
       this.entries = [...names.map((name) => ({ name, origin: 'store' as const, source })), ...dropped]
     } else {
-      const source = new LayoutSource(`${this.base}/images`, { onProgress: this.report })
+      // Relative to the page, so the static site works from any path on its host.
+      const source = new LayoutSource(this.base ? `${this.base}/images` : new URL('images', document.baseURI).href.replace(/\/$/, ''), { onProgress: this.report })
       const names = await source.names().catch(() => [] as string[])
       this.entries = [...names.map((name) => ({ name, origin: 'bundled' as const, source })), ...dropped]
     }

@@ -1,0 +1,67 @@
+// Builds the playground (web/index.html → dist/playground) with vite, and ships beside it
+// what the browser runtimes fetch at run time: the bundled images as a static OCI layout
+// (images/) and the v86 guest (guest/: BIOS, kernel, saved states). The result is a static
+// site any host can serve; `boxplay serve` serves it too.
+
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import type { BuildStep } from '../setup/step.js'
+
+export const PLAYGROUND_DIR = join('dist', 'playground')
+
+/** Copies the OCI layout files only: tsc also writes its .js output into dist/images. */
+function copyLayout(from: string, to: string): void {
+  mkdirSync(to, { recursive: true })
+  for (const name of ['oci-layout', 'index.json']) cpSync(join(from, name), join(to, name))
+  cpSync(join(from, 'blobs'), join(to, 'blobs'), { recursive: true })
+}
+
+function copyGuest(from: string, to: string): void {
+  mkdirSync(to, { recursive: true })
+  for (const name of readdirSync(from)) {
+    if (name.endsWith('.js') || name.endsWith('.ts')) continue
+    cpSync(join(from, name), join(to, name), { recursive: true })
+  }
+}
+
+export async function buildPlayground(root: string, outDir = join(root, PLAYGROUND_DIR)): Promise<void> {
+  const { build } = await import('vite')
+  await build({
+    // Self-contained on purpose: the project's vite.config.ts serves the test pages; the
+    // playground needs nothing from it but its own input, and a relative base so the
+    // static site works from any path.
+    configFile: false,
+    root: join(root, 'web'),
+    base: './',
+    logLevel: 'warn',
+    build: {
+      outDir,
+      emptyOutDir: true,
+      target: 'es2022',
+      chunkSizeWarningLimit: 4096,
+      rollupOptions: {
+        input: { main: join(root, 'web', 'index.html'), 'coi-sw': join(root, 'web', 'coi-sw.ts') },
+        output: {
+          // The service worker must keep a fixed name at the site's root to control it.
+          entryFileNames: (chunk) => (chunk.name === 'coi-sw' ? 'coi-sw.js' : 'assets/[name]-[hash].js'),
+        },
+      },
+    },
+  })
+  const images = join(root, 'dist', 'images')
+  if (existsSync(join(images, 'index.json'))) copyLayout(images, join(outDir, 'images'))
+  const guest = join(root, 'dist', 'guest')
+  if (existsSync(guest)) copyGuest(guest, join(outDir, 'guest'))
+}
+
+export const playgroundStep: BuildStep = {
+  name: 'playground',
+  inputs: ['web', 'server/http/playground-step.ts', 'package-lock.json', 'dist/images/index.json', 'dist/guest'],
+  outputs: [join(PLAYGROUND_DIR, 'index.html'), join(PLAYGROUND_DIR, 'coi-sw.js')],
+  after: ['images', 'guest-state'],
+  async run(ctx) {
+    rmSync(join(ctx.root, PLAYGROUND_DIR), { recursive: true, force: true })
+    await buildPlayground(ctx.root)
+    ctx.log('built dist/playground')
+  },
+}
