@@ -1,0 +1,44 @@
+// Plain .wasm files as images: `boxplay run --runtime wasi ./prog.wasm` and the tests build
+// a RunImage in memory whose tree holds just the module, so one code path runs both.
+
+import { digestOf } from '../../oci/digest.js'
+import { RootFs } from '../../oci/rootfs.js'
+import type { RunImage } from '../runtime.js'
+
+const trees = new WeakMap<RunImage, RootFs>()
+
+/** The tree of an in-memory image made by wasmFileImage, if `image` is one. */
+export function inMemoryRootFs(image: RunImage): RootFs | undefined {
+  return trees.get(image)
+}
+
+export interface WasmFileImageOptions {
+  /** The name the module is seen under, as argv[0] and in the tree (default: prog.wasm). */
+  fileName?: string
+  /** Extra files for the tree, by absolute path. */
+  files?: Record<string, Uint8Array | string>
+}
+
+export async function wasmFileImage(bytes: Uint8Array, opts: WasmFileImageOptions = {}): Promise<RunImage> {
+  const fileName = (opts.fileName ?? 'prog.wasm').replace(/^.*\//, '')
+  const fs = new RootFs()
+  const mtime = Math.floor(Date.now() / 1000)
+  fs.root.entries.set(fileName, { kind: 'file', mode: 0o755, uid: 0, gid: 0, mtime, data: bytes })
+  for (const [path, content] of Object.entries(opts.files ?? {})) {
+    const { dir, name } = (fs.mkdirp(path.replace(/\/[^/]*$/, '')), fs.parentOf(path))
+    const data = typeof content === 'string' ? new TextEncoder().encode(content) : content
+    dir.entries.set(name, { kind: 'file', mode: 0o644, uid: 0, gid: 0, mtime, data })
+  }
+  fs.mkdirp('/tmp', { mode: 0o1777 })
+  const digest = await digestOf(bytes)
+  const image: RunImage = {
+    name: fileName,
+    digest: opts.files ? `${digest}+files:${Math.random().toString(36).slice(2)}` : digest,
+    platform: { os: 'wasi', architecture: 'wasm' },
+    config: { Entrypoint: [`/${fileName}`], Env: ['PATH=/'] },
+    layers: [],
+    blob: () => Promise.reject(new Error(`${fileName} is an in-memory image: it has no blobs`)),
+  }
+  trees.set(image, fs)
+  return image
+}
