@@ -71,13 +71,22 @@ fn mount_at(target: &OwnedFd, src: Option<&str>, fstype: Option<&str>, flags: li
     sys::mount(src, &sys::fd_path(target), fstype, flags, data)
 }
 
+/// Writes a file the runtime provides (/etc/hosts …). Whatever the image has there, a
+/// symlink included, is replaced: its target, even inside the root, is not ours to write.
 fn write_in_root(root: &OwnedFd, path: &str, content: &str) -> Result<()> {
-    if let Some((parent, _)) = path.rsplit_once('/') {
-        if !parent.is_empty() {
-            mkdir_in_root(root, parent)?;
+    let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let dir = if parent.is_empty() { sys::open_in_root(root.as_raw_fd(), "/", libc::O_RDONLY | libc::O_DIRECTORY, 0)? } else {
+        mkdir_in_root(root, parent)?;
+        sys::open_in_root(root.as_raw_fd(), parent, libc::O_RDONLY | libc::O_DIRECTORY, 0)?
+    };
+    let flags = libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC | libc::O_NOFOLLOW;
+    let fd = match sys::open_in_root(dir.as_raw_fd(), name, flags, 0o644) {
+        Err(e) if e.errno == libc::ELOOP || e.errno == libc::EISDIR => {
+            sys::unlinkat(dir.as_raw_fd(), name, if e.errno == libc::EISDIR { libc::AT_REMOVEDIR } else { 0 })?;
+            sys::open_in_root(dir.as_raw_fd(), name, flags, 0o644)?
         }
-    }
-    let fd = sys::open_in_root(root.as_raw_fd(), path, libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC, 0o644)?;
+        other => other?,
+    };
     sys::write_all(fd.as_raw_fd(), content.as_bytes()).context(|| format!("write {path}"))
 }
 
@@ -107,9 +116,12 @@ pub fn build(l: &Layout) -> Result<()> {
         symlinkat(to, &dev_dir, link)?;
     }
     if l.tty {
-        // The terminal the process runs on, as Docker shows it.
-        let console = file_in_root(&root, "/dev/console")?;
-        sys::mount(Some("/proc/self/fd/0"), &sys::fd_path(&console), None, libc::MS_BIND, None)?;
+        // The terminal the process runs on, as Docker shows it. Bound by its path (e.g.
+        // /dev/pts/3): an fd's mount belongs to the host's namespace, which bind refuses.
+        if let Ok(pts) = std::fs::read_link("/proc/self/fd/0") {
+            let console = file_in_root(&root, "/dev/console")?;
+            sys::mount(Some(&pts.to_string_lossy()), &sys::fd_path(&console), None, libc::MS_BIND, None).context(|| "bind the terminal to /dev/console".into())?;
+        }
     }
 
     let sys_dir = mkdir_in_root(&root, "/sys")?;

@@ -184,6 +184,13 @@ pub fn mkdirat(dir: RawFd, name: &str, mode: libc::mode_t) -> Result<()> {
     check(ret as libc::c_long, || format!("mkdir {name}")).map(drop)
 }
 
+pub fn unlinkat(dir: RawFd, name: &str, flags: libc::c_int) -> Result<()> {
+    let c = cstr(name)?;
+    // SAFETY: c is a valid NUL-terminated name relative to an fd we hold.
+    let ret = unsafe { libc::unlinkat(dir, c.as_ptr(), flags) };
+    check(ret as libc::c_long, || format!("remove {name}")).map(drop)
+}
+
 /// The path that names an open fd, for syscalls that only take paths (mount, overlay options).
 pub fn fd_path(fd: &impl AsRawFd) -> String {
     format!("/proc/self/fd/{}", fd.as_raw_fd())

@@ -1,0 +1,53 @@
+// Build step `native-core`: the Rust core (crates/) → dist/core/
+//   boxplay-core.linux-x64-gnu.node   the Node-API addon, built by `napi build --platform`
+//   boxplay-init                      the per-run helper binary it spawns
+// Cargo takes crates from Debian's librust-*-dev through .cargo/config.toml (offline); the
+// Rust toolchain itself (rustc/cargo ≥ 1.70) must be on PATH.
+
+import { execFileSync } from 'node:child_process'
+import { copyFileSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { BuildStep } from '../setup/step.js'
+
+const TARGET = 'x86_64-unknown-linux-gnu'
+
+export const nativeCoreStep: BuildStep = {
+  name: 'native-core',
+  inputs: [
+    '.cargo/config.toml',
+    'crates/Cargo.toml',
+    'crates/Cargo.lock',
+    'crates/boxplay-container',
+    'crates/boxplay-core',
+    'server/native/build-step.ts',
+  ],
+  outputs: ['dist/core/boxplay-core.linux-x64-gnu.node', 'dist/core/boxplay-init'],
+  packages: [
+    'libseccomp-dev',
+    'librust-libc-dev',
+    'librust-serde-dev',
+    'librust-serde-derive-dev',
+    'librust-serde-json-dev',
+    'pkg-config',
+  ],
+  async run(ctx) {
+    const out = join(ctx.distDir, 'core')
+    mkdirSync(out, { recursive: true })
+    const targetDir = join(ctx.cacheDir, 'target')
+    const env = { ...process.env, CARGO_TARGET_DIR: targetDir }
+    const opts = { cwd: ctx.root, env, stdio: ['ignore', 'inherit', 'inherit'] as ('ignore' | 'inherit')[] }
+    execFileSync(
+      join(ctx.root, 'node_modules', '.bin', 'napi'),
+      ['build', '--platform', '--release', '--no-js', '--manifest-path', 'crates/boxplay-core/Cargo.toml',
+        '--package-json-path', 'package.json', '--target-dir', targetDir, '--output-dir', out],
+      opts,
+    )
+    execFileSync(
+      'cargo',
+      ['build', '--release', '--target', TARGET, '--manifest-path', 'crates/Cargo.toml', '-p', 'boxplay-container', '--bin', 'boxplay-init'],
+      opts,
+    )
+    copyFileSync(join(targetDir, TARGET, 'release', 'boxplay-init'), join(out, 'boxplay-init'))
+    ctx.log(`built ${out}`)
+  },
+}

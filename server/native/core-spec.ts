@@ -1,0 +1,43 @@
+// The JSON the Rust helper takes and reports (mirror of crates/boxplay-container/src/spec.rs).
+
+export interface CoreSpec {
+  /** [A-Za-z0-9_-], ≤ 64: names the run dir and the cgroup. */
+  id: string
+  ownerPid: number
+  stateRoot: string
+  /** Unpacked image layers, TOP FIRST (overlayfs lowerdir order), as Store.layerDirs gives. */
+  lowerDirs: string[]
+  argv: string[]
+  env: string[]
+  cwd: string
+  user: string
+  hostname: string
+  tty: boolean
+  limits: { memoryBytes?: number; pids?: number; cpus?: number }
+  rlimits: { kind: string; soft: number; hard: number }[]
+  /** Capability names for a root process; omitted = Docker's default set. */
+  capabilities?: string[]
+  seccomp: boolean
+  mounts: { hostPath: string; guestPath: string; readonly: boolean }[]
+}
+
+export interface CoreStarted {
+  event: 'started'
+  hostPid: number
+  cgroup: string | null
+  rootless: boolean
+  phases: [string, number][]
+}
+
+export interface CoreExited {
+  event: 'exited'
+  code: number
+  signal: number | null
+  oom: boolean
+  error: string | null
+  execErrno: number | null
+  memoryPeakBytes: number | null
+  cpuUsageNs: number | null
+  pidsPeak: number | null
+  cleanupError: string | null
+}

@@ -1,0 +1,136 @@
+// The native runtime: real containers on this host's kernel through the Rust core
+// (crates/). Turns a RunSpec plus a stored image into the core's spec and runs it.
+//
+// Layer directories come from the store (`layerDirs`, TOP layer first). As root the core
+// shifts their owners once into the container's id range (100000+, see
+// crates/boxplay-container/src/idmap.rs) so container root is never host root.
+
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { arch, platform } from 'node:os'
+import type { Platform } from '../../web/oci/platform.js'
+import { resolveProcess, type Availability, type Run, type RunImage, type RunSpec, type Runtime } from '../../web/runtimes/runtime.js'
+import { loadCore, type LoadedCore } from './core.js'
+import type { CoreSpec } from './core-spec.js'
+import { defaultStateRoot } from './paths.js'
+import { NativeRun } from './run.js'
+
+export interface NativeRuntimeOptions {
+  /** The image's unpacked layers, top first (Store.layerDirs). */
+  layerDirs(image: RunImage): Promise<string[]>
+  /** Where run directories go (default: see paths.ts defaultStateRoot). */
+  stateRoot?: string
+}
+
+/** What the runtime adds to a RunSpec through `spec.options` (all optional). */
+export interface NativeOptions {
+  /** Capability names for a root process instead of Docker's default set. */
+  capabilities?: string[]
+  /** false turns the default seccomp filter off (for comparisons in lessons and tests). */
+  seccomp?: boolean
+  rlimits?: CoreSpec['rlimits']
+}
+
+const DEFAULT_RLIMITS: CoreSpec['rlimits'] = [{ kind: 'NOFILE', soft: 1024, hard: 4096 }]
+
+export class NativeRuntime implements Runtime {
+  readonly kind = 'native' as const
+  private swept = false
+
+  constructor(private readonly opts: NativeRuntimeOptions) {}
+
+  get stateRoot(): string {
+    return this.opts.stateRoot ?? defaultStateRoot()
+  }
+
+  async available(): Promise<Availability> {
+    if (platform() !== 'linux') return { ok: false, reason: `native containers need Linux (this is ${platform()})` }
+    if (arch() !== 'x64') return { ok: false, reason: `the native core is built for x86_64 only (this is ${arch()})` }
+    const max = readNumber('/proc/sys/user/max_user_namespaces')
+    if (max === 0) return { ok: false, reason: 'user namespaces are disabled (sysctl user.max_user_namespaces = 0)' }
+    if (process.getuid?.() !== 0 && readNumber('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === 1) {
+      return { ok: false, reason: 'unprivileged user namespaces are restricted by AppArmor (kernel.apparmor_restrict_unprivileged_userns = 1): run as root' }
+    }
+    if (!existsSync('/proc/self/ns/user')) return { ok: false, reason: 'this kernel has no user namespaces' }
+    try {
+      loadCore()
+    } catch (err) {
+      return { ok: false, reason: err instanceof Error ? err.message : String(err) }
+    }
+    return { ok: true }
+  }
+
+  /** linux/amd64 natively, linux/386 through the kernel's IA32 emulation. */
+  supports(p: Platform): boolean {
+    if (p.os !== 'linux' || arch() !== 'x64') return false
+    return p.architecture === 'amd64' || p.architecture === '386'
+  }
+
+  /** Removes what runs of a killed server left behind (their owner pid is gone). */
+  sweep(): { removed: string[]; failed: string[] } {
+    const { core } = loadCore()
+    return JSON.parse(core.sweep(this.stateRoot)) as { removed: string[]; failed: string[] }
+  }
+
+  async start(spec: RunSpec): Promise<Run> {
+    if (!this.supports(spec.image.platform)) {
+      throw new Error(`the native runtime cannot run ${spec.image.platform.os}/${spec.image.platform.architecture} images on this ${arch()} host`)
+    }
+    const loaded = loadCore()
+    if (!this.swept) {
+      this.swept = true
+      this.sweep()
+    }
+    const proc = resolveProcess(spec)
+    const options = (spec.options ?? {}) as NativeOptions
+    const run = new NativeRun(loaded.core, spec.limits?.memoryBytes)
+    const lowerDirs = await this.opts.layerDirs(spec.image)
+    run.phase('prepare')
+    const id = run.id.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) + '-' + randomBytes(3).toString('hex')
+    const hostname = spec.hostname ?? randomBytes(6).toString('hex')
+    run.facts.hostname = hostname
+    const coreSpec: CoreSpec = {
+      id,
+      ownerPid: process.pid,
+      stateRoot: this.stateRoot,
+      lowerDirs,
+      argv: proc.argv,
+      env: proc.env,
+      cwd: proc.cwd,
+      user: proc.user,
+      hostname,
+      tty: spec.tty !== undefined,
+      limits: {
+        ...(spec.limits?.memoryBytes !== undefined ? { memoryBytes: spec.limits.memoryBytes } : {}),
+        ...(spec.limits?.pids !== undefined ? { pids: spec.limits.pids } : {}),
+        ...(spec.limits?.cpus !== undefined ? { cpus: spec.limits.cpus } : {}),
+      },
+      rlimits: options.rlimits ?? DEFAULT_RLIMITS,
+      ...(options.capabilities ? { capabilities: options.capabilities } : {}),
+      seccomp: options.seccomp ?? true,
+      mounts: (spec.mounts ?? []).map((m) => ({ hostPath: m.hostPath, guestPath: m.guestPath, readonly: m.readonly ?? false })),
+    }
+    spawnInto(loaded, run, coreSpec, spec)
+    return run
+  }
+}
+
+function spawnInto(loaded: LoadedCore, run: NativeRun, coreSpec: CoreSpec, spec: RunSpec): void {
+  const handle = loaded.core.spawn(
+    loaded.helper,
+    JSON.stringify(coreSpec),
+    spec.tty?.cols ?? 0,
+    spec.tty?.rows ?? 0,
+    spec.stdin ?? false,
+    run.onCoreMessage,
+  )
+  run.attach(handle, spec.limits?.timeoutMs)
+}
+
+function readNumber(path: string): number | undefined {
+  try {
+    return Number(readFileSync(path, 'utf8').trim())
+  } catch {
+    return undefined
+  }
+}

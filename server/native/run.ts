@@ -1,0 +1,116 @@
+// One native run as a `Run`: output, stdin, resize and kill go to the addon; the helper's
+// final report becomes the ExitStatus, facts and timings.
+
+import { constants } from 'node:os'
+import { RunBase } from '../../web/runtimes/run-base.js'
+import type { ExitStatus } from '../../web/runtimes/runtime.js'
+import type { CoreHandle, CoreMessage, NativeCore } from './core.js'
+import type { CoreExited, CoreStarted } from './core-spec.js'
+
+const signals = constants.signals as Record<string, number>
+
+export function signalNumber(signal: string | undefined): number {
+  const name = (signal ?? 'SIGKILL').toUpperCase()
+  const n = signals[name.startsWith('SIG') ? name : `SIG${name}`]
+  if (n === undefined) throw new Error(`unknown signal ${signal}: use a name like SIGTERM or SIGKILL`)
+  return n
+}
+
+export function signalName(n: number): string {
+  return Object.keys(signals).find((k) => signals[k] === n) ?? `SIG${n}`
+}
+
+export class NativeRun extends RunBase {
+  private handle: CoreHandle | undefined
+  private killedBy: 'killed' | 'timeout' | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
+  /** Set once the helper reported that PID 1 runs the command. */
+  started = false
+
+  constructor(
+    private readonly core: NativeCore,
+    private readonly memoryLimit: number | undefined,
+  ) {
+    super('native')
+  }
+
+  attach(handle: CoreHandle, timeoutMs: number | undefined): void {
+    this.handle = handle
+    if (timeoutMs !== undefined && timeoutMs > 0) {
+      this.timer = setTimeout(() => this.stop('timeout'), timeoutMs)
+    }
+  }
+
+  /** The addon's callback: output, the helper's events, and the final status. */
+  readonly onCoreMessage = (kind: CoreMessage, data: Buffer | string): void => {
+    if (kind === 'stdout' || kind === 'stderr') {
+      this.emit(kind, typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data))
+    } else if (kind === 'event') {
+      const event = JSON.parse(String(data)) as CoreStarted
+      if (event.event === 'started') this.onStarted(event)
+    } else if (kind === 'exit') {
+      this.onExited(JSON.parse(String(data)) as CoreExited)
+    }
+  }
+
+  private onStarted(e: CoreStarted): void {
+    this.started = true
+    this.phase('start')
+    this.facts.pid1 = e.hostPid
+    this.facts.rootless = e.rootless ? 'yes' : 'no'
+    if (e.cgroup) this.facts.cgroup = e.cgroup
+    this.facts.startBreakdown = e.phases.map(([name, ms]) => `${name} ${ms.toFixed(2)} ms`).join(', ')
+  }
+
+  private onExited(e: CoreExited): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.phase(this.started ? 'run' : 'start')
+    if (e.memoryPeakBytes !== null && e.memoryPeakBytes !== undefined) this.facts.memoryPeakBytes = e.memoryPeakBytes
+    if (e.cpuUsageNs !== null && e.cpuUsageNs !== undefined) this.facts.cpuTimeMs = Math.round(e.cpuUsageNs / 1e4) / 100
+    if (e.pidsPeak !== null && e.pidsPeak !== undefined) this.facts.pidsPeak = e.pidsPeak
+    if (e.cleanupError) this.facts.cleanupError = e.cleanupError
+    this.finish(exitStatus(e, this.killedBy, this.memoryLimit))
+  }
+
+  private stop(why: 'killed' | 'timeout', signal = 'SIGKILL'): void {
+    if (this.done || !this.handle) return
+    if (signalNumber(signal) === signals.SIGKILL) this.killedBy ??= why
+    this.core.kill(this.handle, signalNumber(signal))
+  }
+
+  write(data: Uint8Array | string): void {
+    if (this.done || !this.handle) return
+    this.core.write(this.handle, typeof data === 'string' ? new TextEncoder().encode(data) : data)
+  }
+
+  closeStdin(): void {
+    if (this.handle) this.core.closeStdin(this.handle)
+  }
+
+  resize(cols: number, rows: number): void {
+    if (!this.done && this.handle) this.core.resize(this.handle, cols, rows)
+  }
+
+  /** Default SIGKILL, like `docker kill`: PID 1 ignores signals it has no handler for. */
+  kill(signal?: string): void {
+    this.stop('killed', signal ?? 'SIGKILL')
+  }
+}
+
+/** Docker's conventions: 125 the runtime failed, 126 cannot exec, 127 not found. */
+export function exitStatus(e: CoreExited, killedBy: 'killed' | 'timeout' | undefined, memoryLimit?: number): ExitStatus {
+  if (e.error) {
+    return { code: e.code, reason: 'error', message: e.error }
+  }
+  const signal = e.signal ? signalName(e.signal) : undefined
+  if (e.oom) {
+    const limit = memoryLimit ? ` (limit ${Math.round(memoryLimit / 1024 / 1024)} MiB)` : ''
+    return { code: e.code, signal: signal ?? 'SIGKILL', reason: 'oom', message: `killed by the kernel: out of memory${limit}` }
+  }
+  if (killedBy === 'timeout' && e.signal) {
+    return { code: e.code, signal, reason: 'timeout', message: 'killed: the run took longer than its timeout' }
+  }
+  if (killedBy === 'killed' && e.signal) return { code: e.code, signal, reason: 'killed' }
+  if (signal) return { code: e.code, signal, reason: 'signaled' }
+  return { code: e.code, reason: 'exited' }
+}
