@@ -282,6 +282,42 @@ export async function pushLayout(registry: LocalRegistry, layoutDir: string, tag
   }
 }
 
+/** Uploads one blob with the registry API (monolithic POST+PUT), if it is not there yet. */
+async function putBlob(registry: LocalRegistry, name: string, b: Blob): Promise<void> {
+  const head = await fetch(`${registry.url}/v2/${name}/blobs/${b.digest}`, { method: 'HEAD' })
+  if (head.ok) return
+  const start = await fetch(`${registry.url}/v2/${name}/blobs/uploads/`, { method: 'POST' })
+  const location = start.headers.get('location')
+  if (start.status !== 202 || !location) throw new Error(`registry refused a blob upload: HTTP ${start.status}`)
+  const url = new URL(location, registry.url)
+  url.searchParams.set('digest', b.digest)
+  const put = await fetch(url, { method: 'PUT', body: b.bytes as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/octet-stream' } })
+  if (put.status !== 201) throw new Error(`registry refused blob ${b.digest}: HTTP ${put.status} ${await put.text()}`)
+}
+
+async function putManifest(registry: LocalRegistry, name: string, reference: string, b: Blob): Promise<void> {
+  const res = await fetch(`${registry.url}/v2/${name}/manifests/${reference}`, { method: 'PUT', body: b.bytes as Uint8Array<ArrayBuffer>, headers: { 'content-type': b.mediaType } })
+  if (res.status !== 201) throw new Error(`registry refused manifest ${name}:${reference}: HTTP ${res.status} ${await res.text()}`)
+}
+
+/**
+ * Pushes with the registry's own HTTP API instead of skopeo: needed for Docker v2 schema 2
+ * media types, which skopeo's oci: transport will not read from a layout. No auth.
+ */
+export async function pushViaApi(registry: LocalRegistry, nameAndTag: string, images: ImageSpec[], opts: { docker?: boolean } = {}): Promise<{ top: Blob; images: BuiltImage[] }> {
+  const colon = nameAndTag.lastIndexOf(':')
+  const name = nameAndTag.slice(0, colon)
+  const tag = nameAndTag.slice(colon + 1)
+  const built = images.map((spec) => buildImage({ ...spec, docker: opts.docker ?? spec.docker }))
+  for (const image of built) {
+    for (const b of [image.config, ...image.layers]) await putBlob(registry, name, b)
+    await putManifest(registry, name, image.manifest.digest, image.manifest)
+  }
+  const top = built.length === 1 ? built[0]!.manifest : buildIndex(built, opts.docker)
+  await putManifest(registry, name, tag, top)
+  return { top, images: built }
+}
+
 /** Builds and pushes an image (one platform) or an index (several) as registry/name:tag. */
 export async function pushImage(registry: LocalRegistry, nameAndTag: string, images: ImageSpec[], opts: PushOptions & { docker?: boolean } = {}): Promise<{ top: Blob; images: BuiltImage[] }> {
   const colon = nameAndTag.lastIndexOf(':')
@@ -294,5 +330,75 @@ export async function pushImage(registry: LocalRegistry, nameAndTag: string, ima
     return { top, images: built }
   } finally {
     await rm(dir, { recursive: true, force: true })
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// A token server for `auth: token` registries: the Bearer flow Docker Hub and most
+// registries use. It signs JWTs (RS256, certificate in x5c) with a throwaway key and cert
+// made by openssl, grants what is asked to the right user, and nothing to anyone else.
+
+export interface TokenServer {
+  auth: Extract<RegistryAuth, { kind: 'token' }>
+  /** Token requests seen, with the scopes asked for and whether credentials matched. */
+  requests: { scopes: string[]; user: string | undefined; granted: boolean }[]
+  stop(): Promise<void>
+}
+
+export async function startTokenServer(user: { username: string; password: string }): Promise<TokenServer> {
+  const { createServer: createHttpServer } = await import('node:http')
+  const { X509Certificate, createPrivateKey, sign, randomUUID } = await import('node:crypto')
+  const { readFile } = await import('node:fs/promises')
+  const dir = await tempDir('boxplay-token-')
+  const keyPath = join(dir, 'key.pem')
+  const certPath = join(dir, 'cert.pem')
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=boxplay-test-token'])
+  if (r.status !== 0) throw new Error(`openssl could not make a test certificate: ${r.stderr.toString()}`)
+  const key = createPrivateKey(await readFile(keyPath))
+  const certDer = new X509Certificate(await readFile(certPath)).raw.toString('base64')
+  const issuer = 'boxplay-test-issuer'
+  const service = 'boxplay-test-registry'
+  const requests: TokenServer['requests'] = []
+  const b64url = (v: Buffer | string): string => Buffer.from(v).toString('base64url')
+
+  const server = createHttpServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const scopes = url.searchParams.getAll('scope')
+    const header = req.headers.authorization ?? ''
+    let who: string | undefined
+    let ok = false
+    if (header.startsWith('Basic ')) {
+      const [name, ...pass] = Buffer.from(header.slice(6), 'base64').toString().split(':')
+      who = name
+      ok = name === user.username && pass.join(':') === user.password
+    }
+    requests.push({ scopes, user: who, granted: ok })
+    if (who !== undefined && !ok) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad credentials"}')
+      return
+    }
+    // Anonymous callers get a token that grants nothing, as Docker Hub does for private repos.
+    const access = ok
+      ? scopes.map((s) => {
+          const [type, name, actions] = s.split(':')
+          return { type, name, actions: (actions ?? '').split(',').filter(Boolean) }
+        })
+      : []
+    const now = Math.floor(Date.now() / 1000)
+    const head = b64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', x5c: [certDer] }))
+    const claims = b64url(JSON.stringify({ iss: issuer, sub: who ?? '', aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomUUID(), access }))
+    const signature = b64url(sign('sha256', Buffer.from(`${head}.${claims}`), key))
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${head}.${claims}.${signature}`, expires_in: 300 }))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : 0
+  return {
+    auth: { kind: 'token', realm: `http://127.0.0.1:${port}/token`, service, issuer, rootCertBundle: certPath },
+    requests,
+    async stop() {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await rm(dir, { recursive: true, force: true })
+    },
   }
 }

@@ -259,6 +259,7 @@ export class RegistryClient {
   /** One request with auth, retries and status mapping; resolves with a 2xx response. */
   private async send(method: string, url: string, headers: { accept?: string }, repo: string | undefined, what: string): Promise<Response> {
     let authenticated = false
+    let hadCredentials = false
     for (let attempt = 1; ; attempt++) {
       const h: Record<string, string> = {}
       if (headers.accept) h.accept = headers.accept
@@ -282,7 +283,7 @@ export class RegistryClient {
       await res.body?.cancel().catch(() => {})
       if (res.status === 401 && !authenticated) {
         authenticated = true
-        await this.authenticate(res.headers.get('www-authenticate'), repo, what)
+        hadCredentials = await this.authenticate(res.headers.get('www-authenticate'), repo, what)
         attempt-- // an auth round is not a retry
         continue
       }
@@ -291,7 +292,7 @@ export class RegistryClient {
         await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 10_000) : this.backoff(attempt))
         continue
       }
-      throw await this.statusError(res, what)
+      throw this.statusError(res, what, hadCredentials)
     }
   }
 
@@ -313,7 +314,8 @@ export class RegistryClient {
     }
   }
 
-  private async authenticate(header: string | null, repo: string | undefined, what: string): Promise<void> {
+  /** Gets a token (or sets Basic auth) as the challenge asks; says whether credentials were used. */
+  private async authenticate(header: string | null, repo: string | undefined, what: string): Promise<boolean> {
     const challenges = parseWwwAuthenticate(header ?? '')
     const creds = await this.credentials()
     const bearer = challenges.find((c) => c.scheme === 'bearer')
@@ -348,23 +350,25 @@ export class RegistryClient {
       if (!token) throw new RegistryError(`token service of ${this.registry} sent no token`, 'PROTOCOL')
       const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60
       this.tokens.set(this.scope(repo), { token, expires: Date.now() + expiresIn * 1000 - 5_000 })
-      return
+      return creds !== undefined
     }
     if (challenges.some((c) => c.scheme === 'basic')) {
       if (!creds) {
         throw new RegistryError(`registry ${this.registry} needs a login for ${what}: pass --creds USER:PASSWORD`, 'UNAUTHORIZED', 401)
       }
       this.basic = basicAuth(creds)
-      return
+      return true
     }
     throw new RegistryError(`registry ${this.registry} refused ${what} (HTTP 401) without a usable authentication challenge`, 'UNAUTHORIZED', 401)
   }
 
-  private async statusError(res: Response, what: string): Promise<RegistryError> {
+  private statusError(res: Response, what: string, hadCredentials: boolean): RegistryError {
     switch (res.status) {
       case 401:
         return new RegistryError(
-          `registry ${this.registry} rejected the credentials for ${what}: pass valid --creds USER:PASSWORD`,
+          hadCredentials
+            ? `registry ${this.registry} rejected the credentials for ${what}: check the username and password given with --creds`
+            : `registry ${this.registry} needs a login for ${what}: pass --creds USER:PASSWORD`,
           'UNAUTHORIZED',
           401,
         )
