@@ -172,7 +172,7 @@ describe('a native container', () => {
     const out: string[] = []
     tty.onOutput((c) => out.push(new TextDecoder().decode(c.data)))
     tty.write('stty size; tty; [ -t 0 ] && echo is-a-tty\n')
-    await until(() => /is-a-tty\r?\n/.test(out.join('')))
+    await until(() => /\nis-a-tty\r?\n/.test(out.join('')))
     tty.resize(132, 50)
     tty.write('stty size; exit 3\n')
     const status = await tty.exit
