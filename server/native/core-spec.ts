@@ -39,5 +39,7 @@ export interface CoreExited {
   memoryPeakBytes: number | null
   cpuUsageNs: number | null
   pidsPeak: number | null
+  /** Forks the pids limit refused. */
+  pidsLimitHits: number | null
   cleanupError: string | null
 }

@@ -68,6 +68,7 @@ export class NativeRun extends RunBase {
     if (e.memoryPeakBytes !== null && e.memoryPeakBytes !== undefined) this.facts.memoryPeakBytes = e.memoryPeakBytes
     if (e.cpuUsageNs !== null && e.cpuUsageNs !== undefined) this.facts.cpuTimeMs = Math.round(e.cpuUsageNs / 1e4) / 100
     if (e.pidsPeak !== null && e.pidsPeak !== undefined) this.facts.pidsPeak = e.pidsPeak
+    if (e.pidsLimitHits !== null && e.pidsLimitHits !== undefined) this.facts.pidsLimitHits = e.pidsLimitHits
     if (e.cleanupError) this.facts.cleanupError = e.cleanupError
     this.finish(exitStatus(e, this.killedBy, this.memoryLimit))
   }

@@ -191,6 +191,11 @@ impl RunCgroup {
         read_u64(&self.dir_of("pids")?.join("pids.peak"))
     }
 
+    /// How many forks the pids limit refused (pids.events "max", v1 and v2).
+    pub fn pids_limit_hits(&self) -> Option<u64> {
+        read_key(&self.dir_of("pids")?.join("pids.events"), "max")
+    }
+
     /// How many processes the kernel's OOM killer took in this cgroup.
     pub fn oom_kills(&self) -> u64 {
         let n = match self.version {

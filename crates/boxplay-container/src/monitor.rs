@@ -202,6 +202,7 @@ fn run(spec: &ContainerSpec, control: &mut Control, cleanup: &mut Cleanup) -> Re
         exited.memory_peak_bytes = cg.memory_peak();
         exited.cpu_usage_ns = cg.cpu_usage_ns();
         exited.pids_peak = cg.pids_peak();
+        exited.pids_limit_hits = cg.pids_limit_hits();
         exited.oom = cg.oom_kills() > 0 && exited.signal == Some(libc::SIGKILL);
     }
     Ok(exited)

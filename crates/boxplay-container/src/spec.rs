@@ -100,6 +100,8 @@ pub struct Exited {
     pub memory_peak_bytes: Option<u64>,
     pub cpu_usage_ns: Option<u64>,
     pub pids_peak: Option<u64>,
+    /// Forks refused by the pids limit.
+    pub pids_limit_hits: Option<u64>,
     /// Set when cleanup failed: what is left and where.
     pub cleanup_error: Option<String>,
 }
