@@ -19,15 +19,15 @@ function fdstat(filetype: number, flags: number, rights: bigint): wasi.Fdstat {
 }
 
 /** Decodes fst_flags into seconds (or undefined to leave a time alone). */
-export function timesFromFlags(atim: bigint, mtim: bigint, flags: number): { atime?: number; mtime?: number } | number {
+export function timesFromFlags(atim: bigint, mtim: bigint, flags: number): { atime?: bigint; mtime?: bigint } | number {
   if ((flags & wasi.FSTFLAGS_ATIM) && (flags & wasi.FSTFLAGS_ATIM_NOW)) return wasi.ERRNO_INVAL
   if ((flags & wasi.FSTFLAGS_MTIM) && (flags & wasi.FSTFLAGS_MTIM_NOW)) return wasi.ERRNO_INVAL
-  const now = nowSeconds()
-  const out: { atime?: number; mtime?: number } = {}
+  const now = BigInt(Math.round(nowSeconds() * 1e9))
+  const out: { atime?: bigint; mtime?: bigint } = {}
   if (flags & wasi.FSTFLAGS_ATIM_NOW) out.atime = now
-  else if (flags & wasi.FSTFLAGS_ATIM) out.atime = Number(atim) / 1e9
+  else if (flags & wasi.FSTFLAGS_ATIM) out.atime = atim
   if (flags & wasi.FSTFLAGS_MTIM_NOW) out.mtime = now
-  else if (flags & wasi.FSTFLAGS_MTIM) out.mtime = Number(mtim) / 1e9
+  else if (flags & wasi.FSTFLAGS_MTIM) out.mtime = mtim
   return out
 }
 

@@ -83,8 +83,10 @@ export class FsView {
   /** Files whose bytes are private to this view, with spare capacity for appends. */
   private readonly buffers = new WeakMap<FileNode, Uint8Array>()
   private readonly linkDelta = new Map<FileNode, number>()
-  private readonly atimes = new WeakMap<Node, number>()
-  private readonly ctimes = new WeakMap<Node, number>()
+  /** Times in nanoseconds where a double of seconds would lose precision (utimensat sets exact ones). */
+  private readonly atimes = new WeakMap<Node, bigint>()
+  private readonly mtimes = new WeakMap<Node, bigint>()
+  private readonly ctimes = new WeakMap<Node, bigint>()
   /** Link counts of the image's files (shared, read-only) and of this view's own files. */
   private readonly baseLinks: ReadonlyMap<FileNode, number>
   private readonly ownLinks = new Map<FileNode, number>()
@@ -215,8 +217,10 @@ export class FsView {
     inodes.set(copy, inodeOf(original))
     this.copies.set(original, copy)
     this.owned.add(copy)
-    const at = this.atimes.get(original)
-    if (at !== undefined) this.atimes.set(copy, at)
+    for (const times of [this.atimes, this.mtimes, this.ctimes]) {
+      const t = times.get(original)
+      if (t !== undefined) times.set(copy, t)
+    }
     if (original.kind === 'file') {
       const delta = this.linkDelta.get(original)
       if (delta !== undefined) this.linkDelta.set(copy as FileNode, delta)
@@ -277,21 +281,25 @@ export class FsView {
   touch(node: Node): void {
     const n = this.writableNode(node)
     n.mtime = nowSeconds()
-    this.ctimes.set(n, n.mtime)
+    this.mtimes.delete(n)
+    this.ctimes.set(n, secondsToNs(n.mtime))
   }
 
-  setTimes(node: Node, atime: number | undefined, mtime: number | undefined): void {
+  /** Sets times given in nanoseconds (undefined leaves one alone); ctime becomes now. */
+  setTimes(node: Node, atimeNs: bigint | undefined, mtimeNs: bigint | undefined): void {
     const n = this.writableNode(node)
-    if (atime !== undefined) this.atimes.set(n, atime)
-    if (mtime !== undefined) n.mtime = mtime
-    this.ctimes.set(n, nowSeconds())
+    if (atimeNs !== undefined) this.atimes.set(n, atimeNs)
+    if (mtimeNs !== undefined) {
+      n.mtime = Number(mtimeNs) / 1e9
+      this.mtimes.set(n, mtimeNs)
+    }
+    this.ctimes.set(n, secondsToNs(nowSeconds()))
   }
 
   link(dir: DirNode, name: string, node: Node): void {
     const d = this.writableDir(dir)
     d.entries.set(name, node)
-    d.mtime = nowSeconds()
-    this.ctimes.set(d, d.mtime)
+    this.touch(d)
     if (node.kind === 'file') this.adjustLinks(node, +1)
   }
 
@@ -300,8 +308,7 @@ export class FsView {
     const old = d.entries.get(name)
     if (old === undefined) return undefined
     d.entries.delete(name)
-    d.mtime = nowSeconds()
-    this.ctimes.set(d, d.mtime)
+    this.touch(d)
     const current = this.cur(old)
     if (current.kind === 'file') this.adjustLinks(current, -1)
     return current
@@ -335,7 +342,7 @@ export class FsView {
 
   stat(node: Node): Stat {
     const n = this.cur(node)
-    const mtim = secondsToNs(n.mtime)
+    const mtim = this.mtimes.get(n) ?? secondsToNs(n.mtime)
     let nlink = 1n
     let size = 0n
     if (n.kind === 'file') {
@@ -356,9 +363,9 @@ export class FsView {
       filetype: filetypeOf(n),
       nlink,
       size,
-      atim: at === undefined ? mtim : secondsToNs(at),
+      atim: at ?? mtim,
       mtim,
-      ctim: ct === undefined ? mtim : secondsToNs(ct),
+      ctim: ct ?? mtim,
     }
   }
 

@@ -17,11 +17,13 @@ export interface WasmFileImageOptions {
   fileName?: string
   /** Extra files for the tree, by absolute path. */
   files?: Record<string, Uint8Array | string>
+  /** A tree to put the module in (it is changed: the module and /tmp are added). */
+  rootfs?: RootFs
 }
 
 export async function wasmFileImage(bytes: Uint8Array, opts: WasmFileImageOptions = {}): Promise<RunImage> {
   const fileName = (opts.fileName ?? 'prog.wasm').replace(/^.*\//, '')
-  const fs = new RootFs()
+  const fs = opts.rootfs ?? new RootFs()
   const mtime = Math.floor(Date.now() / 1000)
   fs.root.entries.set(fileName, { kind: 'file', mode: 0o755, uid: 0, gid: 0, mtime, data: bytes })
   for (const [path, content] of Object.entries(opts.files ?? {})) {
@@ -29,11 +31,11 @@ export async function wasmFileImage(bytes: Uint8Array, opts: WasmFileImageOption
     const data = typeof content === 'string' ? new TextEncoder().encode(content) : content
     dir.entries.set(name, { kind: 'file', mode: 0o644, uid: 0, gid: 0, mtime, data })
   }
-  fs.mkdirp('/tmp', { mode: 0o1777 })
+  if (!fs.lookup('/tmp')) fs.mkdirp('/tmp', { mode: 0o1777 })
   const digest = await digestOf(bytes)
   const image: RunImage = {
     name: fileName,
-    digest: opts.files ? `${digest}+files:${Math.random().toString(36).slice(2)}` : digest,
+    digest: opts.files || opts.rootfs ? `${digest}+files:${Math.random().toString(36).slice(2)}` : digest,
     platform: { os: 'wasi', architecture: 'wasm' },
     config: { Entrypoint: [`/${fileName}`], Env: ['PATH=/'] },
     layers: [],
