@@ -8,8 +8,9 @@ import { type ImageBuild, imageStep, stepLayout, stepName } from './image-step.j
 import { lua } from './lua/build.js'
 import { layoutStep } from './build-layout.js'
 import { python } from './python/build.js'
+import { sqlite } from './sqlite/build.js'
 
-export const bundledImages: readonly ImageBuild[] = [busybox, hello, lua, python]
+export const bundledImages: readonly ImageBuild[] = [busybox, hello, lua, python, sqlite]
 
 export const imageSteps: BuildStep[] = [
   ...bundledImages.map(imageStep),

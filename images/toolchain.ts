@@ -39,6 +39,8 @@ export interface CompileJob {
   source: string
   object: string
   flags: readonly string[]
+  /** Overrides compileAll's compiler for this job, so one queue can mix gcc and clang. */
+  compiler?: string
 }
 
 /** Compiles each source to its object, two at a time (the build machines have 2 cores). */
@@ -48,13 +50,14 @@ export async function compileAll(compiler: string, jobs: readonly CompileJob[], 
   const worker = async (): Promise<void> => {
     for (let job = queue.shift(); job; job = queue.shift()) {
       const args = [...job.flags, '-c', job.source, '-o', job.object]
+      const cc = job.compiler ?? compiler
       await new Promise<void>((resolve, reject) => {
-        const child = spawn(compiler, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] })
+        const child = spawn(cc, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] })
         let stderr = ''
         child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-        child.on('error', (err) => reject(new Error(`could not run ${compiler}: ${err.message}`)))
+        child.on('error', (err) => reject(new Error(`could not run ${cc}: ${err.message}`)))
         child.on('close', (code) =>
-          code === 0 ? resolve() : reject(new Error(`${compiler} ${args.join(' ')} failed:\n${stderr.trim()}`)),
+          code === 0 ? resolve() : reject(new Error(`${cc} ${args.join(' ')} failed:\n${stderr.trim()}`)),
         )
       })
     }

@@ -15,7 +15,7 @@ import { parseIndex, parseManifest } from '../../web/oci/manifest.js'
 import { OCI_INDEX } from '../../web/oci/media-types.js'
 import { LAYOUT, LINUX_386, ROOT, WASI, readBlob, refDescriptor, resolveImage } from './layout-helpers.js'
 
-const REFS = ['busybox:latest', 'hello:latest', 'lua:latest', 'python:latest']
+const REFS = ['busybox:latest', 'hello:latest', 'lua:latest', 'python:latest', 'sqlite:latest']
 const tmp = mkdtempSync(join(tmpdir(), 'boxplay-layout-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
@@ -26,7 +26,7 @@ function tool(command: string, args: string[]): { status: number | null; stdout:
 }
 
 describe('dist/images', () => {
-  test('is an OCI layout naming the four bundled images', () => {
+  test('is an OCI layout naming every bundled image', () => {
     expect(JSON.parse(readFileSync(join(LAYOUT, 'oci-layout'), 'utf8'))).toEqual({ imageLayoutVersion: '1.0.0' })
     const index = parseIndex(readFileSync(join(LAYOUT, 'index.json')))
     expect(index.manifests.map((m) => m.annotations?.['org.opencontainers.image.ref.name'])).toEqual(REFS)
@@ -58,11 +58,10 @@ describe('dist/images', () => {
     const busybox = await resolveImage(LAYOUT, 'busybox:latest', LINUX_386)
     expect(busybox.config.config?.Cmd).toEqual(['sh'])
     expect(busybox.config.config?.Env?.some((e) => e.startsWith('PATH=') && e.includes('/bin'))).toBe(true)
-    for (const ref of ['hello:latest', 'lua:latest']) {
+    for (const [ref, name] of [['hello:latest', 'hello'], ['lua:latest', 'lua'], ['sqlite:latest', 'sqlite3']] as const) {
       expect(refDescriptor(LAYOUT, ref).mediaType).toBe(OCI_INDEX)
       const native = await resolveImage(LAYOUT, ref, LINUX_386)
       const wasm = await resolveImage(LAYOUT, ref, WASI)
-      const name = ref.replace(/:.*/, '')
       expect(native.config.config?.Entrypoint).toEqual([`/usr/bin/${name}`])
       expect(wasm.config.config?.Entrypoint).toEqual([`/usr/bin/${name}.wasm`])
       expect([native.config.os, native.config.architecture, wasm.config.os, wasm.config.architecture]).toEqual(['linux', '386', 'wasi', 'wasm'])

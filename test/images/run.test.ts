@@ -19,6 +19,8 @@ const roots = {
   lua386: join(tmp, 'lua-386'),
   luaWasi: join(tmp, 'lua-wasi'),
   python: join(tmp, 'python'),
+  sqlite386: join(tmp, 'sqlite-386'),
+  sqliteWasi: join(tmp, 'sqlite-wasi'),
 }
 
 beforeAll(async () => {
@@ -30,6 +32,8 @@ beforeAll(async () => {
   await unpack('lua:latest', LINUX_386, roots.lua386)
   await unpack('lua:latest', WASI, roots.luaWasi)
   await unpack('python:latest', WASI, roots.python)
+  await unpack('sqlite:latest', LINUX_386, roots.sqlite386)
+  await unpack('sqlite:latest', WASI, roots.sqliteWasi)
 })
 
 /** `key: value` lines of hello's facts. */
@@ -190,6 +194,38 @@ describe('python:latest', () => {
 
   test('ships its licence', () => {
     expect(readFileSync(join(roots.python, 'usr', 'share', 'doc', 'python-wasi', 'LICENSE'), 'utf8')).toContain('Apache License')
+  })
+})
+
+describe('sqlite:latest', () => {
+  const sql = [
+    'create table t(n integer, s text);',
+    "insert into t values (6*7, 'forty-two'), (1, 'one');",
+    "select n, upper(s) from t order by n;",
+    "select sqlite_version() like '3.%', round(pi(), 3);",
+    "create virtual table f using fts5(body); insert into f values ('hello from boxplay');",
+    "select count(*) from f where f match 'boxplay';",
+  ].join('\n')
+
+  test('creates, fills and queries a database file the same way in both builds', () => {
+    const native = run(join(roots.sqlite386, 'usr', 'bin', 'sqlite3'), [join(roots.sqlite386, 'tmp', 'db.sqlite')], {
+      input: sql,
+      env: { HOME: join(roots.sqlite386, 'root') },
+    })
+    const wasm = runWasi(roots.sqliteWasi, ['/usr/bin/sqlite3.wasm', '/tmp/db.sqlite'], { input: sql, env: ['HOME=/root'] })
+    expect(native.stderr).toBe('')
+    expect(native.stdout).toBe('1|ONE\n42|FORTY-TWO\n1|3.142\n1\n')
+    expect(wasm.stderr).toBe('')
+    expect(wasm.stdout).toBe(native.stdout)
+    // The database the wasm build wrote is a real SQLite file the native build can read.
+    const reread = run(join(roots.sqlite386, 'usr', 'bin', 'sqlite3'), [join(roots.sqliteWasi, 'tmp', 'db.sqlite'), 'select sum(n) from t'])
+    expect(reread.stdout).toBe('43\n')
+  })
+
+  test('reports SQL errors with a failing exit status', () => {
+    const wasm = runWasi(roots.sqliteWasi, ['/usr/bin/sqlite3.wasm', ':memory:', 'select * from missing'], { env: ['HOME=/root'] })
+    expect(wasm.status).toBe(1)
+    expect(wasm.stderr).toContain('no such table: missing')
   })
 })
 
