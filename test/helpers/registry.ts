@@ -185,8 +185,8 @@ export interface ImageSpec {
   /** Uncompressed layer tars, bottom first. */
   layers: Uint8Array[]
   config?: ImageConfig
-  /** Layer compression (default gzip). */
-  compression?: 'gzip' | 'none'
+  /** Layer compression (default gzip); zstd uses the zstd tool. */
+  compression?: 'gzip' | 'none' | 'zstd'
   /** Docker v2 schema 2 media types instead of OCI ones. */
   docker?: boolean
 }
@@ -199,13 +199,18 @@ export interface BuiltImage {
 }
 
 export function buildImage(spec: ImageSpec): BuiltImage {
-  const gz = (spec.compression ?? 'gzip') === 'gzip'
+  const compression = spec.docker ? 'gzip' : (spec.compression ?? 'gzip')
   const layerType = spec.docker
     ? 'application/vnd.docker.image.rootfs.diff.tar.gzip'
-    : gz
-      ? 'application/vnd.oci.image.layer.v1.tar+gzip'
-      : 'application/vnd.oci.image.layer.v1.tar'
-  const layers = spec.layers.map((tar) => blob(layerType, gz || spec.docker ? new Uint8Array(gzipSync(tar)) : tar))
+    : { gzip: 'application/vnd.oci.image.layer.v1.tar+gzip', zstd: 'application/vnd.oci.image.layer.v1.tar+zstd', none: 'application/vnd.oci.image.layer.v1.tar' }[compression]
+  const compress = (tar: Uint8Array): Uint8Array => {
+    if (compression === 'gzip') return new Uint8Array(gzipSync(tar))
+    if (compression === 'none') return tar
+    const r = spawnSync('zstd', ['-c', '-q'], { input: tar, maxBuffer: 1 << 30 })
+    if (r.status !== 0) throw new Error(`zstd failed: ${r.stderr.toString()}`)
+    return new Uint8Array(r.stdout)
+  }
+  const layers = spec.layers.map((tar) => blob(layerType, compress(tar)))
   const configJson = {
     architecture: spec.platform.architecture,
     os: spec.platform.os,
