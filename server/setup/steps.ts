@@ -8,5 +8,6 @@ import { guestStateStep } from '../v86/state-step.js'
 import { imageSteps } from '../../images/steps.js'
 import { nativeCoreStep } from '../native/build-step.js'
 import { playgroundStep } from '../http/playground-step.js'
+import { storeToolsStep } from '../store/setup-step.js'
 
-export const steps: BuildStep[] = [testTools, guestInitStep, guestKernelStep, guestStateStep, ...imageSteps, nativeCoreStep, playgroundStep]
+export const steps: BuildStep[] = [testTools, guestInitStep, guestKernelStep, guestStateStep, ...imageSteps, nativeCoreStep, playgroundStep, storeToolsStep]

@@ -1,0 +1,17 @@
+// Every CLI command, in the order `boxplay --help` lists them. Each module is imported only
+// when its command runs. To add one: write commands/NAME.ts exporting `command: Command`,
+// add one line here.
+
+import type { CommandEntry } from '../command.js'
+
+export const commands: readonly CommandEntry[] = [
+  { name: 'images', summary: 'list stored images: name, tag, platforms, size', load: async () => (await import('./images.js')).command },
+  { name: 'inspect', summary: 'show an image: index, manifests, config, layers, platforms', load: async () => (await import('./inspect.js')).command },
+  { name: 'pull', summary: 'fetch an image from a registry into the store', load: async () => (await import('./pull.js')).command },
+  { name: 'load', summary: 'add images from a docker save tarball, an OCI archive or an OCI layout', load: async () => (await import('./load.js')).command },
+  { name: 'run', summary: 'run an image as a v86 VM, a WASI module or a native container', load: async () => (await import('./run.js')).command },
+  { name: 'rmi', summary: 'forget image names (blobs stay until prune)', load: async () => (await import('./rmi.js')).command },
+  { name: 'prune', summary: 'remove blobs and unpacked layers no image uses', load: async () => (await import('./prune.js')).command },
+  { name: 'serve', summary: 'start the playground: the web app and the native runtime on a local server', load: async () => (await import('./serve.js')).command },
+  { name: 'setup', summary: 'build what is missing: Debian packages, the Rust core, the guest, the images, the web app', load: async () => (await import('./setup.js')).command },
+]

@@ -1,0 +1,12 @@
+// Plain text tables for listings: columns padded to the widest cell.
+
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('   ').trimEnd()
+  return [line(header), ...rows.map(line)].join('\n') + '\n'
+}
+
+/** Stable JSON for --json output: two-space indented, newline-terminated. */
+export function json(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n'
+}
