@@ -8,7 +8,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+/** The package root: the first directory up from here with a package.json (dist/ has none). */
+export const root = ((): string => {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir)
+  return dir
+})()
 const sources = join(root, 'test', 'wasi', 'programs')
 const out = join(root, '.cache', 'wasi-tests')
 

@@ -12,10 +12,12 @@ int main(int argc, char **argv) {
   }
   if (strcmp(mode, "alloc") == 0) {
     size_t total = 0;
+    static char *volatile last; /* the blocks escape, so the compiler cannot drop the mallocs */
     for (;;) {
       char *p = malloc(1 << 20);
       if (!p) break;
       memset(p, 1, 1 << 20);
+      last = p;
       total += 1 << 20;
     }
     fprintf(stderr, "out of memory after %zu MiB\n", total >> 20);

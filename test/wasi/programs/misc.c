@@ -37,14 +37,14 @@ int main(int argc, char **argv) {
   struct timespec half = {0, 300000000};
   nanosleep(&half, NULL);
   b = mono();
-  CHECK("nanosleep-300ms", b - a >= 0.29 && b - a < 0.6);
+  CHECK("nanosleep-300ms", b - a >= 0.29 && b - a < 1.5); /* not early; not busy-waiting for seconds */
   clock_gettime(CLOCK_MONOTONIC, &t);
   t.tv_nsec += 200000000;
   if (t.tv_nsec >= 1000000000) { t.tv_sec++; t.tv_nsec -= 1000000000; }
   a = mono();
   CHECK("clock_nanosleep-abstime", clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == 0);
   b = mono();
-  CHECK("abstime-200ms", b - a >= 0.19 && b - a < 0.5);
+  CHECK("abstime-200ms", b - a >= 0.19 && b - a < 1.5);
 
   // poll_oneoff with two clocks: the earlier one fires, alone
   __wasi_subscription_t subs[2];
