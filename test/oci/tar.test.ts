@@ -122,6 +122,20 @@ describe('readTarSync on archives written by GNU tar', () => {
     }
   })
 
+  test('GNU incremental archives: dump-dir entries are directories and their listings are skipped', async () => {
+    const src = join(work, 'incremental')
+    mkdirSync(join(src, 'd'), { recursive: true })
+    writeFileSync(join(src, 'd', 'a'), 'after the listing\n')
+    const r = spawnSync('tar', ['--format=gnu', '-g', join(work, 'snar'), '-C', src, '-cf', '-', '.'])
+    const entries = byPath(readTarSync(new Uint8Array(r.stdout)))
+    expect(entries.get('./d/')!.type).toBe('dir')
+    expect(entries.get('./d/')!.size).toBe(0)
+    expect(decode(entries.get('./d/a')!.data)).toBe('after the listing\n')
+    const streamed: string[] = []
+    for await (const e of readTar(chunked(new Uint8Array(r.stdout), 100))) streamed.push(`${e.path}=${decode(await e.bytes())}`)
+    expect(streamed).toContain('./d/a=after the listing\n')
+  })
+
   test('GNU sparse files are refused by name', () => {
     const src = join(work, 'sparse')
     mkdirSync(src, { recursive: true })

@@ -58,7 +58,8 @@ function displayName(name: string): string {
 
 function pickDefault(index: ImageIndex, name: string): Descriptor {
   const platforms = imagePlatforms(index)
-  if (platforms.length === 1) return selectPlatform(index, platforms[0]!, name)
+  // One platform (or none: selectPlatform then says the index lists nothing runnable).
+  if (platforms.length <= 1) return selectPlatform(index, platforms[0] ?? { os: 'none', architecture: 'none' }, name)
   for (const p of DEFAULT_PLATFORM_ORDER) {
     if (platforms.some((have) => platformMatches(p, have))) return selectPlatform(index, p, name)
   }

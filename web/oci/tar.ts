@@ -326,7 +326,7 @@ class HeaderAssembler {
   }
 
   /** Combines the raw header with the pending meta headers; returns the body size too. */
-  finish(raw: RawHeader, at: number): { header: TarHeader; bodySize: number } | { skip: number } {
+  finish(raw: RawHeader, at: number): { header: TarHeader; bodySize: number; trailing: number } | { skip: number } {
     const records: PaxRecords = new Map(this.global)
     if (this.local) for (const [k, v] of this.local) records.set(k, v)
     const longName = this.longName
@@ -372,7 +372,9 @@ class HeaderAssembler {
       devminor: raw.devminor,
       xattrs,
     }
-    return { header, bodySize: hasBody ? size : 0 }
+    // A GNU dump dir ('D') carries a listing of names as its body: not file content, skipped.
+    const trailing = raw.typeflag === 'D' ? size : 0
+    return { header, bodySize: hasBody ? size : 0, trailing }
   }
 }
 
@@ -419,10 +421,10 @@ export function* readTarSync(archive: Uint8Array, limits?: TarLimits): Generator
       pos += done.skip + padding(done.skip)
       continue
     }
-    const { header, bodySize } = done
-    if (pos + bodySize > archive.length) throw truncated(`the body of "${header.path}" (${bodySize} bytes)`, at)
+    const { header, bodySize, trailing } = done
+    if (pos + bodySize + trailing > archive.length) throw truncated(`the body of "${header.path}" (${bodySize + trailing} bytes)`, at)
     const data = archive.subarray(pos, pos + bodySize)
-    pos += bodySize + padding(bodySize)
+    pos += bodySize + padding(bodySize) + trailing + padding(trailing)
     yield Object.assign(header, { data })
   }
 }
@@ -537,7 +539,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, limits?: TarLi
         if ((await reader.skip(n)) < n) throw truncated('a skipped entry', at)
         continue
       }
-      const { header, bodySize } = done
+      const { header, bodySize, trailing } = done
       let remaining = bodySize
       let current = true
       const chunks = async function* (): AsyncGenerator<Uint8Array> {
@@ -559,7 +561,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, limits?: TarLi
       }
       yield Object.assign(header, { chunks, bytes })
       current = false
-      const n = remaining + padding(bodySize)
+      const n = remaining + padding(bodySize) + trailing + padding(trailing)
       if ((await reader.skip(n)) < n) throw truncated(`the body of "${header.path}" (${bodySize} bytes)`, at)
     }
   } finally {
