@@ -14,7 +14,7 @@ export function layoutStep(after: string[], layouts: string[]): BuildStep {
     name: 'images',
     // Each layout's index.json names every blob by digest, so it stands for the whole layout.
     inputs: [...layouts.map((l) => join(l, 'index.json')), 'images/build-layout.ts', 'images/oci-writer.ts'],
-    outputs: [join(IMAGES_DIR, 'index.json')],
+    outputs: [join(IMAGES_DIR, 'oci-layout'), join(IMAGES_DIR, 'index.json'), join(IMAGES_DIR, 'blobs', 'sha256')],
     after,
     async run(ctx) {
       mergeLayouts(join(ctx.root, IMAGES_DIR), layouts.map((l) => join(ctx.root, l)))

@@ -33,7 +33,7 @@ export function imageStep(image: ImageBuild): BuildStep {
   return {
     name: stepName(image),
     // The shared writer code is an input of every image: a change to it changes every digest.
-    inputs: [...image.inputs, 'images/image-step.ts', 'images/oci-writer.ts', 'images/tar-writer.ts'],
+    inputs: [...image.inputs, 'images/image-step.ts', 'images/oci-writer.ts', 'images/tar-writer.ts', 'images/host-files.ts'],
     outputs: [join(stepLayout(image), 'index.json')],
     packages: image.packages ?? [],
     async run(ctx) {

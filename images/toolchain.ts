@@ -15,11 +15,6 @@ import { exec } from './exec.js'
 export const I386_PACKAGES = ['gcc-multilib', 'libc6-dev-i386']
 export const WASI_PACKAGES = ['clang', 'lld', 'wasi-libc', 'libclang-rt-dev-wasm32']
 
-/** Where this folder's own sources live, for includes like wasi-sjlj/. */
-export function imagesSourceDir(root: string): string {
-  return join(root, 'images')
-}
-
 /** A sysroot dir for clang's wasm32-wasi target holding only wasi-libc (symlinks). */
 export function wasiSysroot(cacheDir: string): string {
   const sysroot = join(cacheDir, 'wasi-sysroot')
