@@ -89,6 +89,7 @@ export class NativeRuntime implements Runtime {
     const id = run.id.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) + '-' + randomBytes(3).toString('hex')
     const hostname = spec.hostname ?? randomBytes(6).toString('hex')
     run.facts.hostname = hostname
+    run.facts.containerId = id
     const coreSpec: CoreSpec = {
       id,
       ownerPid: process.pid,

@@ -50,13 +50,16 @@ fn setup_and_exec(input: &ChildInput) -> Result<Never> {
     let lowers: Vec<OwnedFd> = spec.lower_dirs.iter().map(|p| open_dir(p)).collect::<Result<_>>()?;
     let upper = open_dir(input.upper)?;
     let work = open_dir(input.work)?;
+    let mount_point = open_dir(input.rootfs)?;
+    let run_dir = open_dir(input.rootfs.rsplit_once('/').map_or(".", |(parent, _)| parent))?;
     let bind_sources: Vec<OwnedFd> =
         spec.mounts.iter().map(|m| sys::open(&m.host_path, libc::O_PATH, 0).context(|| format!("bind mount source {}", m.host_path))).collect::<Result<_>>()?;
     let layout = Layout {
         lowers: &lowers,
         upper: &upper,
         work: &work,
-        rootfs: input.rootfs,
+        run_dir: &run_dir,
+        mount_point: &mount_point,
         hostname: &spec.hostname,
         rootless: input.rootless,
         tty: spec.tty,
@@ -127,6 +130,12 @@ fn setup_and_exec(input: &ChildInput) -> Result<Never> {
     }
     sys::setresgid(who.gid)?;
     sys::setresuid(who.uid)?;
+    // Changing credentials cleared the parent-death signal: set it again, then make sure the
+    // monitor did not die in between (its end of the sync socket would have hung up).
+    sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0)?;
+    if sys::hung_up(input.sync.as_raw_fd()) {
+        return sys::err("the monitor went away while the container was starting");
+    }
     sys::chdir(if spec.cwd.is_empty() { "/" } else { &spec.cwd })?;
     caps::apply_final(keep, who.uid == 0)?;
     sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0)?;

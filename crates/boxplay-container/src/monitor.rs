@@ -212,6 +212,8 @@ fn run(spec: &ContainerSpec, control: &mut Control, cleanup: &mut Cleanup) -> Re
 /// socket closes (the server is gone), the container is killed.
 fn supervise(pid: libc::pid_t, pidfd: &OwnedFd, control: &mut Control) -> Result<libc::c_int> {
     let mut control_open = true;
+    // Commands that arrived with the spec (a kill sent right after start) wait in the buffer.
+    obey(pidfd, control);
     loop {
         let fds: Vec<RawFd> = if control_open { vec![pidfd.as_raw_fd(), control.fd] } else { vec![pidfd.as_raw_fd()] };
         let revents = sys::poll(&fds, -1)?;
@@ -229,13 +231,18 @@ fn supervise(pid: libc::pid_t, pidfd: &OwnedFd, control: &mut Control) -> Result
                 continue;
             }
             control.buf.extend_from_slice(&chunk[..n]);
-            while let Some(pos) = control.buf.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = control.buf.drain(..=pos).collect();
-                let line = String::from_utf8_lossy(&line);
-                if let Some(sig) = line.trim().strip_prefix("kill ").and_then(|s| s.parse::<i32>().ok()) {
-                    let _ = sys::pidfd_send_signal(pidfd.as_raw_fd(), sig);
-                }
-            }
+            obey(pidfd, control);
+        }
+    }
+}
+
+/// Carries out the complete command lines in the control buffer ("kill <signo>").
+fn obey(pidfd: &OwnedFd, control: &mut Control) {
+    while let Some(pos) = control.buf.iter().position(|&b| b == b'\n') {
+        let line: Vec<u8> = control.buf.drain(..=pos).collect();
+        let line = String::from_utf8_lossy(&line);
+        if let Some(sig) = line.trim().strip_prefix("kill ").and_then(|s| s.parse::<i32>().ok()) {
+            let _ = sys::pidfd_send_signal(pidfd.as_raw_fd(), sig);
         }
     }
 }

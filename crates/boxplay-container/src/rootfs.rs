@@ -26,8 +26,10 @@ pub struct Layout<'a> {
     pub lowers: &'a [OwnedFd],
     pub upper: &'a OwnedFd,
     pub work: &'a OwnedFd,
-    /// The (empty) directory the overlay is mounted on, by path.
-    pub rootfs: &'a str,
+    /// The run directory, and its empty `rootfs/` the overlay is mounted on (opened
+    /// before dropping to the mapped root, which may not be able to walk their path).
+    pub run_dir: &'a OwnedFd,
+    pub mount_point: &'a OwnedFd,
     pub hostname: &'a str,
     pub rootless: bool,
     pub tty: bool,
@@ -97,8 +99,10 @@ pub fn build(l: &Layout) -> Result<()> {
 
     let lowers: Vec<String> = l.lowers.iter().map(sys::fd_path).collect();
     let options = format!("lowerdir={},upperdir={},workdir={},userxattr", lowers.join(":"), sys::fd_path(l.upper), sys::fd_path(l.work));
-    sys::mount(Some("overlay"), l.rootfs, Some("overlay"), 0, Some(&options)).context(|| "mount the image layers (overlayfs)".into())?;
-    let root = sys::open(l.rootfs, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+    sys::mount(Some("overlay"), &sys::fd_path(l.mount_point), Some("overlay"), 0, Some(&options))
+        .context(|| "mount the image layers (overlayfs)".into())?;
+    // Looked up again by name from the run dir, to land on the overlay mounted over it.
+    let root = sys::openat(l.run_dir.as_raw_fd(), "rootfs", libc::O_PATH | libc::O_DIRECTORY)?;
 
     mount_at(&mkdir_in_root(&root, "/proc")?, Some("proc"), Some("proc"), NOSUID | NODEV | NOEXEC, None)?;
     let dev = mkdir_in_root(&root, "/dev")?;
@@ -147,7 +151,7 @@ pub fn build(l: &Layout) -> Result<()> {
 
     // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves
     // only the container's tree (runc's trick: no put_old directory needed in the image).
-    let root_dir = sys::open(l.rootfs, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+    let root_dir = sys::openat(l.run_dir.as_raw_fd(), "rootfs", libc::O_RDONLY | libc::O_DIRECTORY)?;
     sys::fchdir(root_dir.as_raw_fd())?;
     sys::pivot_root(".", ".")?;
     sys::mount(None, ".", None, libc::MS_REC | libc::MS_SLAVE, None)?;

@@ -152,6 +152,15 @@ pub fn open(path: &str, flags: libc::c_int, mode: libc::mode_t) -> Result<OwnedF
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
+pub fn openat(dir: RawFd, name: &str, flags: libc::c_int) -> Result<OwnedFd> {
+    let c = cstr(name)?;
+    // SAFETY: c is a valid NUL-terminated name relative to an fd we hold; the fd returned is new.
+    let ret = unsafe { libc::openat(dir, c.as_ptr(), flags | libc::O_CLOEXEC) };
+    let fd = check(ret as libc::c_long, || format!("open {name}"))?;
+    // SAFETY: fd was just returned by the kernel and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
 #[repr(C)]
 struct OpenHow {
     flags: u64,
@@ -351,6 +360,14 @@ pub fn poll(fds: &[RawFd], timeout_ms: i32) -> Result<Vec<i16>> {
         check(ret as libc::c_long, || "poll".into())?;
         return Ok(pfds.iter().map(|p| p.revents).collect());
     }
+}
+
+/// True when the peer of a socket has closed its end (checked without blocking).
+pub fn hung_up(fd: RawFd) -> bool {
+    let mut p = libc::pollfd { fd, events: 0, revents: 0 };
+    // SAFETY: one valid pollfd, zero timeout.
+    let ret = unsafe { libc::poll(&mut p, 1, 0) };
+    ret > 0 && p.revents & (libc::POLLHUP | libc::POLLERR) != 0
 }
 
 pub fn execve(path: &CStr, argv: &[CString], env: &[CString]) -> Error {
