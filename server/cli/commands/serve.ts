@@ -89,6 +89,17 @@ export const command: Command = {
       throw e
     }
 
+    // The CLI's own handlers exit at once; a server must first kill and clean up its runs.
+    // Ours go in before theirs come out: with no listener at all for a moment, a signal
+    // arriving then would be lost.
+    const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+      for (const name of ['SIGINT', 'SIGTERM'] as const) {
+        const before = process.listeners(name)
+        process.once(name, resolve)
+        for (const l of before) process.off(name, l)
+      }
+    })
+
     if (!LOOPBACK.has(host)) {
       ctx.stderr.write(`boxplay serve: WARNING: listening on ${host}: anyone who can reach this address and has the token can run containers here\n`)
     }
@@ -100,10 +111,9 @@ export const command: Command = {
     ctx.stdout.write(`boxplay is serving the playground at:\n\n    ${server.url}\n\nPress Ctrl-C to stop.\n`)
     if (!flag(args, 'no-open') && openBrowser(server.url)) ctx.stderr.write('boxplay serve: opened it in your browser\n')
 
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once('SIGINT', resolve)
-      process.once('SIGTERM', resolve)
-    })
+    const signal = await stopSignal
+    // A second Ctrl-C while cleaning up means "now".
+    process.once('SIGINT', () => process.exit(130))
     const live = server.runs.running
     ctx.stderr.write(`\nboxplay serve: ${signal}: stopping${live ? `, killing ${live} run${live === 1 ? '' : 's'}` : ''}…\n`)
     await server.close()
