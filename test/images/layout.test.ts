@@ -2,7 +2,7 @@
 // digests do not change when it is built again.
 
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
@@ -82,10 +82,15 @@ describe('dist/images', () => {
     expect(parseIndex(raw.stdout).manifests.map((m) => m.platform?.os)).toEqual(['linux', 'wasi'])
   })
 
-  test('umoci lists every image', () => {
+  test('umoci lists every image and unpacks busybox', () => {
     const res = tool('umoci', ['ls', '--layout', LAYOUT])
     expect(res.status).toBe(0)
     expect(res.stdout.trim().split('\n').sort()).toEqual(REFS)
+    const bundle = join(tmp, 'umoci-busybox')
+    const unpack = tool('umoci', ['unpack', '--rootless', '--image', `${LAYOUT}:busybox:latest`, bundle])
+    expect(unpack.status).toBe(0)
+    expect(readlinkSync(join(bundle, 'rootfs', 'bin', 'sh'))).toBe('/bin/busybox')
+    expect(readFileSync(join(bundle, 'rootfs', 'etc', 'passwd'), 'utf8')).toMatch(/^root:/)
   })
 })
 
