@@ -94,3 +94,18 @@ describe('layer decompression', () => {
     await expect(decompressBytes('application/vnd.cncf.helm.chart.content.v1.tar+gzip', new Uint8Array(10))).rejects.toThrow(/unknown layer media type/)
   })
 })
+
+test('several gzip members back to back decode to all of them (the size hint of the last one is not trusted blindly)', async () => {
+  const a = new Uint8Array(300_000).fill(0x61)
+  const b = new TextEncoder().encode('second member')
+  const two = new Uint8Array(Buffer.concat([tool('gzip', ['-c'], a), tool('gzip', ['-c'], b)]))
+  const out = await decompressBytes(MT.OCI_LAYER_GZIP, two)
+  expect(out.length).toBe(a.length + b.length)
+  expect(Buffer.compare(out.subarray(0, a.length), a)).toBe(0)
+  expect(new TextDecoder().decode(out.subarray(a.length))).toBe('second member')
+  // and the other way round: the last member's size is larger than the whole output so far
+  const swapped = new Uint8Array(Buffer.concat([tool('gzip', ['-c'], b), tool('gzip', ['-c'], a)]))
+  const out2 = await decompressBytes(MT.OCI_LAYER_GZIP, swapped)
+  expect(out2.length).toBe(a.length + b.length)
+  expect(new TextDecoder().decode(out2.subarray(0, b.length))).toBe('second member')
+})

@@ -183,15 +183,38 @@ export async function decompressBytes(mediaType: string, bytes: Uint8Array, opts
     }
     return bytes
   }
-  const chunks: Uint8Array[] = []
-  let total = 0
   // Feed in slices so the stream machinery never holds two full copies in flight.
   async function* slices(): AsyncGenerator<Uint8Array> {
     for (let i = 0; i < bytes.byteLength; i += 1 << 20) yield bytes.subarray(i, i + (1 << 20))
   }
+  // A gzip member ends with its uncompressed size (mod 4 GiB). When plausible, decompress
+  // straight into one array of that size: half the peak memory of collect-then-concat.
+  const hint = gzipSizeHint(bytes, opts.maxBytes)
+  let out = hint === undefined ? undefined : new Uint8Array(hint)
+  const chunks: Uint8Array[] = []
+  let total = 0
   for await (const chunk of decompress(mediaType, slices(), opts)) {
-    chunks.push(chunk)
+    if (out !== undefined && total + chunk.byteLength <= out.byteLength) out.set(chunk, total)
+    else {
+      if (out !== undefined) {
+        // The hint was wrong (several gzip members?): keep what we have and collect the rest.
+        chunks.push(out.subarray(0, total))
+        out = undefined
+      }
+      chunks.push(chunk)
+    }
     total += chunk.byteLength
   }
+  if (out !== undefined) return total === out.byteLength ? out : out.subarray(0, total)
   return concat(chunks, total)
+}
+
+const MAX_TRUSTED_HINT = 2 ** 31
+
+function gzipSizeHint(bytes: Uint8Array, maxBytes: number | undefined): number | undefined {
+  if (bytes.byteLength < 18 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return undefined
+  const n = bytes.byteLength
+  const size = (bytes[n - 4]! | (bytes[n - 3]! << 8) | (bytes[n - 2]! << 16) | (bytes[n - 1]! << 24)) >>> 0
+  if (size === 0 || size > MAX_TRUSTED_HINT || (maxBytes !== undefined && size > maxBytes)) return undefined
+  return size
 }
