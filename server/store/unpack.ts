@@ -286,14 +286,17 @@ export class LayerUnpacker {
       case 'hardlink': {
         const { parts: tparts } = memberParts(entry.linkname, 'hardlink target')
         if (tparts.length === 0) throw new UnpackError(`layer entry "${entry.path}" is a hardlink to the layer root`)
-        const tparent = this.resolveDir(tparts.slice(0, -1), false, entry.path)
+        const missing = () =>
+          new UnpackError(`layer entry "${entry.path}" is a hardlink to "${entry.linkname}", which this layer does not contain: refusing this layer`)
+        let tparent: string
+        try {
+          tparent = this.resolveDir(tparts.slice(0, -1), false, entry.path)
+        } catch {
+          throw missing()
+        }
         const tkey = tparent === '' ? tparts[tparts.length - 1]! : `${tparent}/${tparts[tparts.length - 1]!}`
         const target = this.nodes.get(tkey)
-        if (target === undefined || target.kind === 'whiteout') {
-          throw new UnpackError(
-            `layer entry "${entry.path}" is a hardlink to "${entry.linkname}", which this layer does not contain: refusing this layer`,
-          )
-        }
+        if (target === undefined || target.kind === 'whiteout') throw missing()
         if (target.kind === 'dir') throw new UnpackError(`layer entry "${entry.path}" is a hardlink to a directory: refusing this layer`)
         if (tkey === key) return
         if (existing) this.removeExisting(key, existing)
