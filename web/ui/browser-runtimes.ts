@@ -1,9 +1,29 @@
-// Builds the in-browser runtimes (v86 and wasi) with their browser wiring: worker script
-// URLs and guest asset URLs come from the runtimes' own browser entry points. Imported
-// lazily so the page shell appears before the engines load.
+// Builds the in-browser runtimes (v86 and wasi) with their browser wiring. Each runtime's
+// engine is imported only when it is first needed, so the page shell appears at once.
+// Guest assets live beside the page (guest/: the static site and `boxplay serve` both ship
+// dist/guest there); v86's wasm comes from the build.
 
 import type { Runtime } from '../runtimes/runtime.js'
 
-export async function browserRuntime(id: 'v86' | 'wasi', _base: string): Promise<Runtime> {
-  throw new Error(`the ${id} runtime is not wired into the playground yet`)
+const made = new Map<string, Promise<Runtime>>()
+
+async function makeV86(): Promise<Runtime> {
+  const [{ browserV86Runtime }, { default: wasmUrl }] = await Promise.all([
+    import('../runtimes/v86/browser-assets.js'),
+    import('v86/build/v86.wasm?url'),
+  ])
+  return browserV86Runtime({ guestUrl: new URL('guest/', document.baseURI), wasmUrl: new URL(wasmUrl, document.baseURI) })
+}
+
+async function makeWasi(): Promise<Runtime> {
+  throw new Error('the wasi runtime is not wired into the playground yet')
+}
+
+export function browserRuntime(id: 'v86' | 'wasi', _base: string): Promise<Runtime> {
+  let runtime = made.get(id)
+  if (!runtime) {
+    runtime = id === 'v86' ? makeV86() : makeWasi()
+    made.set(id, runtime)
+  }
+  return runtime
 }
