@@ -161,6 +161,14 @@ impl RunCgroup {
         Ok(())
     }
 
+    /// v1 only: the `tasks` files, opened for the child to write "0" into (see child.rs).
+    pub fn self_join_files(&self) -> Result<Vec<std::os::fd::OwnedFd>> {
+        if self.version != Version::V1 {
+            return Ok(vec![]);
+        }
+        self.dirs.iter().map(|d| sys::open(&d.join("tasks").to_string_lossy(), libc::O_WRONLY, 0)).collect()
+    }
+
     pub fn add(&self, pid: i32) -> Result<()> {
         for d in &self.dirs {
             write(&d.join("cgroup.procs"), &pid.to_string())?;

@@ -17,7 +17,6 @@ use crate::spec::{ContainerSpec, Exited, Started};
 use crate::state::{self, RunDir, RunState};
 use crate::sys::{self, Context, Result};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::PermissionsExt;
 use std::time::Instant;
 
 const CONTROL_FD: RawFd = 3;
@@ -120,17 +119,12 @@ fn run(spec: &ContainerSpec, control: &mut Control, cleanup: &mut Cleanup) -> Re
     }
 
     let dir = RunDir::create(&spec.state_root, spec.owner_pid, &spec.id)?;
-    let (upper, work, rootfs) = (dir.sub("upper"), dir.sub("work"), dir.sub("rootfs"));
-    cleanup.run_dir = Some(dir);
-    for d in [&upper, &work, &rootfs] {
-        std::fs::create_dir(d).context(|| format!("create {}", d.display()))?;
-        if !map.rootless {
-            std::os::unix::fs::chown(d, Some(map.host_uid), Some(map.host_gid)).context(|| format!("chown {}", d.display()))?;
-        }
+    let run_dir = dir.path.to_string_lossy().into_owned();
+    if !map.rootless {
+        // The mapped root mounts its scratch tmpfs on this directory.
+        std::os::unix::fs::chown(&dir.path, Some(map.host_uid), Some(map.host_gid)).context(|| format!("chown {run_dir}"))?;
     }
-    // The upper dir becomes the container's "/" metadata source only for new entries; the
-    // root directory's mode comes from the top layer, but keep upper traversable.
-    let _ = std::fs::set_permissions(&upper, std::fs::Permissions::from_mode(0o755));
+    cleanup.run_dir = Some(dir);
     phases.push(("rundir".into(), ms(t)));
     t = Instant::now();
 
@@ -148,12 +142,15 @@ fn run(spec: &ContainerSpec, control: &mut Control, cleanup: &mut Cleanup) -> Re
     phases.push(("cgroup".into(), ms(t)));
     t = Instant::now();
 
-    let (upper_s, work_s, rootfs_s) = (upper.to_string_lossy().into_owned(), work.to_string_lossy().into_owned(), rootfs.to_string_lossy().into_owned());
+    let cgroup_tasks: Vec<OwnedFd> = match &cgroup {
+        Some(cg) => cg.self_join_files()?,
+        None => vec![],
+    };
     let (parent_sock, child_sock) = sys::socketpair_seqpacket()?;
     let pid = sys::clone_process(NAMESPACES)?;
     if pid == 0 {
         drop(parent_sock);
-        child::run(ChildInput { spec, upper: &upper_s, work: &work_s, rootfs: &rootfs_s, rootless: map.rootless, sync: child_sock });
+        child::run(ChildInput { spec, run_dir: &run_dir, cgroup_tasks: &cgroup_tasks, rootless: map.rootless, sync: child_sock });
     }
     drop(child_sock);
     let pidfd = match sys::pidfd_open(pid) {
@@ -170,7 +167,8 @@ fn run(spec: &ContainerSpec, control: &mut Control, cleanup: &mut Cleanup) -> Re
         let _ = sys::waitpid(pid, 0);
         e
     };
-    if let Some(cg) = &cgroup {
+    drop(cgroup_tasks);
+    if let Some(cg) = cgroup.as_ref().filter(|cg| cg.version == crate::cgroup::Version::V2) {
         cg.add(pid).map_err(reap_on_error)?;
     }
     map.write_for(pid).map_err(reap_on_error)?;

@@ -24,12 +24,13 @@ const READONLY: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "
 
 pub struct Layout<'a> {
     pub lowers: &'a [OwnedFd],
-    pub upper: &'a OwnedFd,
-    pub work: &'a OwnedFd,
-    /// The run directory, and its empty `rootfs/` the overlay is mounted on (opened
-    /// before dropping to the mapped root, which may not be able to walk their path).
+    /// The state root and the run's directory in it (opened before dropping to the mapped
+    /// root, which may not be able to walk their path).
+    pub state_root: &'a OwnedFd,
     pub run_dir: &'a OwnedFd,
-    pub mount_point: &'a OwnedFd,
+    pub run_name: &'a str,
+    /// Size of the tmpfs holding the overlay's upper and work dirs.
+    pub scratch_bytes: u64,
     pub hostname: &'a str,
     pub rootless: bool,
     pub tty: bool,
@@ -97,12 +98,24 @@ pub fn build(l: &Layout) -> Result<()> {
     // Nothing we mount may propagate back to the host's mount namespace.
     sys::mount(None, "/", None, libc::MS_REC | libc::MS_PRIVATE, None)?;
 
+    // The container's writable layer lives on a tmpfs mounted over the run dir inside this
+    // mount namespace only: when the namespace ends, every byte written goes with it, so a
+    // crash cannot leave a container's files on the host. (It is charged to the container's
+    // memory cgroup, like any tmpfs page it writes.)
+    let size = format!("mode=0755,size={}", l.scratch_bytes);
+    sys::mount(Some("boxplay"), &sys::fd_path(l.run_dir), Some("tmpfs"), NOSUID | NODEV, Some(&size)).context(|| "mount the run's scratch tmpfs".into())?;
+    // Looked up again by name, to land on what was just mounted over it.
+    let scratch = sys::openat(l.state_root.as_raw_fd(), l.run_name, libc::O_RDONLY | libc::O_DIRECTORY)?;
+    for d in ["upper", "work", "rootfs"] {
+        sys::mkdirat(scratch.as_raw_fd(), d, 0o755)?;
+    }
+    let open_sub = |d: &str| sys::openat(scratch.as_raw_fd(), d, libc::O_PATH | libc::O_DIRECTORY);
+    let (upper, work, mount_point) = (open_sub("upper")?, open_sub("work")?, open_sub("rootfs")?);
     let lowers: Vec<String> = l.lowers.iter().map(sys::fd_path).collect();
-    let options = format!("lowerdir={},upperdir={},workdir={},userxattr", lowers.join(":"), sys::fd_path(l.upper), sys::fd_path(l.work));
-    sys::mount(Some("overlay"), &sys::fd_path(l.mount_point), Some("overlay"), 0, Some(&options))
+    let options = format!("lowerdir={},upperdir={},workdir={},userxattr", lowers.join(":"), sys::fd_path(&upper), sys::fd_path(&work));
+    sys::mount(Some("overlay"), &sys::fd_path(&mount_point), Some("overlay"), 0, Some(&options))
         .context(|| "mount the image layers (overlayfs)".into())?;
-    // Looked up again by name from the run dir, to land on the overlay mounted over it.
-    let root = sys::openat(l.run_dir.as_raw_fd(), "rootfs", libc::O_PATH | libc::O_DIRECTORY)?;
+    let root = sys::openat(scratch.as_raw_fd(), "rootfs", libc::O_PATH | libc::O_DIRECTORY)?;
 
     mount_at(&mkdir_in_root(&root, "/proc")?, Some("proc"), Some("proc"), NOSUID | NODEV | NOEXEC, None)?;
     let dev = mkdir_in_root(&root, "/dev")?;
@@ -151,7 +164,7 @@ pub fn build(l: &Layout) -> Result<()> {
 
     // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves
     // only the container's tree (runc's trick: no put_old directory needed in the image).
-    let root_dir = sys::openat(l.run_dir.as_raw_fd(), "rootfs", libc::O_RDONLY | libc::O_DIRECTORY)?;
+    let root_dir = sys::openat(scratch.as_raw_fd(), "rootfs", libc::O_RDONLY | libc::O_DIRECTORY)?;
     sys::fchdir(root_dir.as_raw_fd())?;
     sys::pivot_root(".", ".")?;
     sys::mount(None, ".", None, libc::MS_REC | libc::MS_SLAVE, None)?;

@@ -36,6 +36,9 @@ pub struct ContainerSpec {
     /// Docker-like default seccomp profile (true unless a test turns it off to compare).
     #[serde(default = "yes")]
     pub seccomp: bool,
+    /// Size of the tmpfs that holds the container's writes (default 1 GiB).
+    #[serde(default)]
+    pub scratch_bytes: Option<u64>,
     /// Extra host-side directories bound into the container.
     #[serde(default)]
     pub mounts: Vec<BindMount>,
