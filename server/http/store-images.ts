@@ -2,7 +2,9 @@
 // the CLI's commands call, so the API and the CLI cannot disagree.
 
 import { stat } from 'node:fs/promises'
+import { parsePlatform } from '../../web/oci/platform.js'
 import { inspectImage, summarizeImage } from '../image/describe.js'
+import type { Progress } from '../image/progress.js'
 import type { Store } from '../store/store.js'
 import { HttpError } from './errors.js'
 import type { ImageService, PullOptions } from './image-service.js'
@@ -14,7 +16,51 @@ export interface StoreVerbs {
   load?: (store: Store, path: string) => Promise<string[]>
 }
 
-export function storeImages(store: Store, verbs: StoreVerbs = {}): ImageService {
+/** The store helper's `pull` and `load`, as `boxplay pull` and `boxplay load` run them. */
+export const defaultVerbs: Required<StoreVerbs> = {
+  async pull(store, ref, options) {
+    const { pull } = await import('../image/pull.js')
+    const platform = options.platform === undefined ? undefined : options.platform === 'all' ? ('all' as const) : parsePlatform(options.platform)
+    const result = await pull(store, ref, {
+      ...(platform !== undefined ? { platform } : {}),
+      ...(options.insecure !== undefined ? { insecure: options.insecure } : {}),
+      progress: throttledProgress(options.onProgress),
+    })
+    return result.name
+  },
+  async load(store, path) {
+    const { load } = await import('../image/load.js')
+    return (await load(store, path)).images.map((i) => i.name ?? i.digest)
+  },
+}
+
+/** Turns the CLI's per-blob progress into a few lines a second for the NDJSON stream. */
+function throttledProgress(report: PullOptions['onProgress']): Progress {
+  const blobs = new Map<string, { label: string; total: number | undefined; received: number; shown: number }>()
+  return {
+    start(id, label, total) {
+      blobs.set(id, { label, total, received: 0, shown: 0 })
+      report(`${label}: downloading`, 0, total)
+    },
+    advance(id, bytes) {
+      const b = blobs.get(id)
+      if (!b) return
+      b.received += bytes
+      const now = Date.now()
+      if (now - b.shown >= 200) {
+        b.shown = now
+        report(`${b.label}: downloading`, b.received, b.total)
+      }
+    },
+    done(id, note) {
+      const b = blobs.get(id)
+      report(`${b?.label ?? id}: ${note}`, b?.received, b?.total)
+    },
+    finish() {},
+  }
+}
+
+export function storeImages(store: Store, verbs: StoreVerbs = defaultVerbs): ImageService {
   return {
     async list() {
       const out = []

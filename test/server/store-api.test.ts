@@ -2,13 +2,16 @@
 // bundled images from dist/images): listing, inspecting, manifests and blobs a browser
 // runtime resolves an image through, removal.
 
-import { mkdtemp, rm } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type RunningServer } from '../../server/http/server.js'
 import { storeImages } from '../../server/http/store-images.js'
+import { bundledImagesDir } from '../../server/store/paths.js'
 import { Store } from '../../server/store/store.js'
+import { startRegistry } from '../helpers/registry.js'
 import { resolveImage, buildRootFs } from '../../web/oci/image.js'
 import { ServerSource } from '../../web/runtimes/remote/sources.js'
 import { requester } from './client.js'
@@ -73,9 +76,39 @@ describe('images from the store', () => {
     expect((await api('/api/images/lua%3Alatest', { method: 'DELETE' })).status).toBe(404)
   })
 
-  it('says the server cannot pull when no puller is wired', async () => {
-    const res = await api('/api/images/pull', { method: 'POST', body: { ref: '127.0.0.1:1/x:1' } })
-    const last = res.text.trim().split('\n').map((l) => JSON.parse(l)).at(-1)
-    expect(last).toEqual({ type: 'error', error: 'this server cannot pull images: use `boxplay pull` on its machine' })
+  it('pulls from a registry with NDJSON progress, and the image is then listed and inspectable', async () => {
+    const registry = await startRegistry()
+    try {
+      const push = spawnSync('skopeo', ['copy', '--dest-tls-verify=false', `oci:${bundledImagesDir()}:busybox:latest`, `docker://${registry.host}/served/bb:1`], { encoding: 'utf8' })
+      expect(push.status, push.stderr).toBe(0)
+      const res = await api('/api/images/pull', { method: 'POST', body: { ref: `${registry.host}/served/bb:1` } })
+      expect(res.status).toBe(200)
+      const events = res.text.trim().split('\n').map((l) => JSON.parse(l))
+      expect(events.at(-1)).toEqual({ type: 'done', image: `${registry.host}/served/bb:1` })
+      expect(events.filter((e) => e.type === 'progress').length).toBeGreaterThan(0)
+      const names = ((await api('/api/images')).json() as { name: string }[]).map((i) => i.name)
+      expect(names).toContain(`${registry.host}/served/bb:1`)
+      const unknown = await api('/api/images/pull', { method: 'POST', body: { ref: `${registry.host}/served/nothing:1` } })
+      const last = unknown.text.trim().split('\n').map((l) => JSON.parse(l)).at(-1)
+      expect(last.type).toBe('error')
+      expect(last.error).toMatch(/nothing/)
+    } finally {
+      await registry.stop()
+    }
+  })
+
+  it('loads an uploaded docker-save tarball into the store', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'boxplay-serve-load-'))
+    try {
+      const archive = join(dir, 'saved.tar')
+      const save = spawnSync('skopeo', ['copy', `oci:${bundledImagesDir()}:busybox:latest`, `docker-archive:${archive}:uploaded/bb:2`], { encoding: 'utf8' })
+      expect(save.status, save.stderr).toBe(0)
+      const res = await api('/api/images/load', { method: 'POST', body: await readFile(archive), headers: { 'content-type': 'application/x-tar' } })
+      expect(res.status, res.text).toBe(200)
+      expect(res.json().images).toEqual(['uploaded/bb:2'])
+      expect((await api('/api/images/uploaded%2Fbb%3A2')).json()).toMatchObject({ platforms: ['linux/386'] })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -56,7 +56,7 @@ export const command: Command = {
       }
     }
 
-    const [{ startServer }, { storeImages }, { openBrowser }, { NativeRuntime }, paths, { existsSync }, { join }] = await Promise.all([
+    const [{ startServer }, { storeImages, defaultVerbs }, { openBrowser }, { NativeRuntime }, paths, { existsSync }, { join }] = await Promise.all([
       import('../../http/server.js'),
       import('../../http/store-images.js'),
       import('../../http/open-browser.js'),
@@ -76,7 +76,7 @@ export const command: Command = {
         ...(token !== undefined ? { token } : {}),
         ...(allowOrigin !== undefined ? { allowOrigin } : {}),
         ...(maxRuns !== undefined ? { maxRuns } : {}),
-        images: storeImages(store, await storeVerbs()),
+        images: storeImages(store, defaultVerbs),
         runtimes: [native],
         ...(existsSync(join(staticDir, 'index.html')) ? { staticDir } : {}),
         version: paths.packageVersion(),
@@ -120,9 +120,4 @@ export const command: Command = {
     ctx.stderr.write('boxplay serve: stopped\n')
     return 0
   },
-}
-
-/** The store helper's pull and load functions, when this build has them. */
-async function storeVerbs(): Promise<import('../../http/store-images.js').StoreVerbs> {
-  return {}
 }
