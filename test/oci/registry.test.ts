@@ -140,7 +140,7 @@ describe('registry client against a real docker-registry (no auth)', () => {
     let front: Server
     let host: string
     let failures = 0
-    let mode: 'pass' | 'fail503' | 'fail429' | 'redirect-blobs' | 'corrupt-blobs' = 'pass'
+    let mode: 'pass' | 'fail503' | 'fail429' | 'redirect-blobs' | 'corrupt-blobs' | 'stall-blobs' = 'pass'
     const seen: string[] = []
 
     beforeAll(async () => {
@@ -149,6 +149,12 @@ describe('registry client against a real docker-registry (no auth)', () => {
         if ((mode === 'fail503' || mode === 'fail429') && failures > 0) {
           failures--
           res.writeHead(mode === 'fail503' ? 503 : 429, mode === 'fail429' ? { 'retry-after': '0' } : {}).end('busy')
+          return
+        }
+        if (mode === 'stall-blobs' && req.url?.includes('/blobs/') && req.method === 'GET') {
+          // Headers and a first piece, then silence (the connection stays open).
+          res.writeHead(200, { 'content-length': '100000', 'content-type': 'application/octet-stream' })
+          res.write(new Uint8Array(1000))
           return
         }
         if (mode === 'redirect-blobs' && req.url?.includes('/blobs/') && req.method === 'GET') {
@@ -174,6 +180,7 @@ describe('registry client against a real docker-registry (no auth)', () => {
       host = `127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`
     })
     afterAll(async () => {
+      front?.closeAllConnections()
       await new Promise<void>((resolve) => front?.close(() => resolve()))
     })
 
@@ -209,6 +216,16 @@ describe('registry client against a real docker-registry (no auth)', () => {
       const image = await resolveImage(frontClient().source(ref), ref, { os: 'linux', architecture: '386' })
       expect(await fileText(await buildRootFs(image), '/etc/arch')).toBe('386\n')
       expect(seen.some((s) => s.startsWith('GET /v2/test/multi/blobs/'))).toBe(true)
+    })
+
+    test('a download that stalls fails with a clear error instead of hanging', async () => {
+      mode = 'stall-blobs'
+      const c = new RegistryClient({ registry: host, insecure: true, idleTimeoutMs: 300 })
+      const layer = multi.images[0]!.layers[0]!
+      const err = await c.getBlobBytes('test/multi', layer.digest).catch((e: unknown) => e)
+      expect((err as RegistryError).code).toBe('NETWORK')
+      expect((err as Error).message).toMatch(/download stalled \(nothing for 300 ms after 1000 bytes\)/)
+      mode = 'pass'
     })
 
     test('a blob that does not match its digest is refused', async () => {

@@ -32,6 +32,8 @@ export interface RegistryClientOptions {
   backoffMs?: number
   /** Give up waiting for response headers after this long (default 30 s). */
   timeoutMs?: number
+  /** Give up on a body that delivers nothing for this long (default 60 s). */
+  idleTimeoutMs?: number
   onProgress?: (progress: BlobProgress) => void
   /** Defaults to globalThis.fetch. */
   fetch?: typeof globalThis.fetch
@@ -88,11 +90,52 @@ function basicAuth(c: Credentials): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-async function readCapped(res: Response, max: number, what: string): Promise<Uint8Array> {
+/** reader.read(), but a stall longer than `idleMs` cancels the body and fails clearly. */
+async function readWithIdleTimeout(reader: ReadableStreamDefaultReader<Uint8Array>, idleMs: number, what: string, received: number): Promise<ReadableStreamReadResult<Uint8Array>> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // Reject first: cancelling settles the pending read (as done), which must not win the race.
+      reject(new RegistryError(`${what}: download stalled (nothing for ${idleMs} ms after ${received} bytes); try again`, 'NETWORK'))
+      reader.cancel().catch(() => {})
+    }, idleMs)
+  })
+  try {
+    return await Promise.race([reader.read(), stalled])
+  } catch (e) {
+    if (e instanceof RegistryError) throw e
+    throw new RegistryError(`${what}: download failed after ${received} bytes (${(e as Error).message}); try again`, 'NETWORK')
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function readCapped(res: Response, max: number, what: string, idleMs: number): Promise<Uint8Array> {
   const length = Number(res.headers.get('content-length') ?? NaN)
-  if (length > max) throw new RegistryError(`${what} is ${length} bytes, over the ${max}-byte limit`, 'PROTOCOL')
-  const bytes = new Uint8Array(await res.arrayBuffer())
-  if (bytes.byteLength > max) throw new RegistryError(`${what} is over the ${max}-byte limit`, 'PROTOCOL')
+  if (length > max) {
+    await res.body?.cancel().catch(() => {})
+    throw new RegistryError(`${what} is ${length} bytes, over the ${max}-byte limit`, 'PROTOCOL')
+  }
+  if (!res.body) return new Uint8Array(0)
+  const reader = res.body.getReader()
+  const parts: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const next = await readWithIdleTimeout(reader, idleMs, what, total)
+    if (next.done) break
+    total += next.value.byteLength
+    if (total > max) {
+      await reader.cancel().catch(() => {})
+      throw new RegistryError(`${what} is over the ${max}-byte limit`, 'PROTOCOL')
+    }
+    parts.push(next.value)
+  }
+  const bytes = new Uint8Array(total)
+  let at = 0
+  for (const p of parts) {
+    bytes.set(p, at)
+    at += p.byteLength
+  }
   return bytes
 }
 
@@ -122,7 +165,7 @@ export class RegistryClient {
   async getManifest(repo: string, refOrDigest: string): Promise<{ mediaType: string; bytes: Uint8Array; digest: string }> {
     const what = `manifest ${this.registry}/${repo}${isDigest(refOrDigest) ? '@' : ':'}${refOrDigest}`
     const res = await this.send('GET', `${this.base}${repo}/manifests/${refOrDigest}`, { accept: MANIFEST_ACCEPT.join(', ') }, repo, what)
-    const bytes = await readCapped(res, MAX_MANIFEST_BYTES, what)
+    const bytes = await readCapped(res, MAX_MANIFEST_BYTES, what, this.idleMs())
     const digest = await digestOf(bytes)
     if (isDigest(refOrDigest) && digest !== refOrDigest) {
       throw new DigestMismatch(`registry sent a manifest for ${refOrDigest} whose digest is ${digest}: refusing it`, refOrDigest, digest)
@@ -166,18 +209,14 @@ export class RegistryClient {
     const body = res.body
     if (!body) throw new RegistryError(`${what}: the registry sent no body`, 'PROTOCOL')
     const onProgress = this.opts.onProgress
+    const idleMs = this.idleMs()
     async function* chunks(): AsyncGenerator<Uint8Array> {
       const reader = body!.getReader()
       let received = 0
       let done = false
       try {
         for (;;) {
-          let next: ReadableStreamReadResult<Uint8Array>
-          try {
-            next = await reader.read()
-          } catch (e) {
-            throw new RegistryError(`${what}: download failed after ${received} bytes (${(e as Error).message}); try again`, 'NETWORK')
-          }
+          const next = await readWithIdleTimeout(reader, idleMs, what, received)
           if (next.done) break
           received += next.value.byteLength
           if (size !== undefined && received > size) throw new RegistryError(`${what}: more bytes arrived than announced (${size})`, 'PROTOCOL')
@@ -294,6 +333,10 @@ export class RegistryClient {
       }
       throw this.statusError(res, what, hadCredentials)
     }
+  }
+
+  private idleMs(): number {
+    return this.opts.idleTimeoutMs ?? 60_000
   }
 
   private attempts(): number {
