@@ -28,7 +28,7 @@ export function attachSocket(ws: WebSocket, served: ServedRun): void {
   const sendTimings = (): void => {
     if (served.run.timings.length !== timingsSent) {
       timingsSent = served.run.timings.length
-      send({ type: 'timings', timings: [...served.run.timings], facts: { ...served.run.facts } })
+      send({ type: 'timings', timings: [...served.run.timings], facts: served.facts() })
     }
   }
 
@@ -38,7 +38,7 @@ export function attachSocket(ws: WebSocket, served: ServedRun): void {
       if (ws.readyState === ws.OPEN) ws.send(encodeStdio(chunk.stream === 'stdout' ? STREAM_STDOUT : STREAM_STDERR, chunk.data))
     },
     exit(status) {
-      send({ type: 'exit', status, timings: [...served.run.timings], facts: { ...served.run.facts } })
+      send({ type: 'exit', status, timings: [...served.run.timings], facts: served.facts() })
       ws.close(1000, 'run exited')
     },
   })

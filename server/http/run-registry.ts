@@ -2,6 +2,7 @@
 // attach that comes late still sees everything), the finished ones remembered for a while,
 // and a way to kill them all on shutdown.
 
+import { release } from 'node:os'
 import { formatPlatform, parsePlatform } from '../../web/oci/platform.js'
 import type { CreateRunRequest, RunInfo } from '../../web/runtimes/remote/protocol.js'
 import { resolveProcess, type ExitStatus, type OutputChunk, type Run, type Runtime, type RunSpec } from '../../web/runtimes/runtime.js'
@@ -31,6 +32,8 @@ export class ServedRun {
   droppedBytes = 0
   /** Killed when its last attached client goes away (a closed browser tab). */
   interactive = false
+  /** Facts the server knows that the runtime does not report (a container's kernel is the host's). */
+  serverFacts: Record<string, string | number> = {}
   private listeners = new Set<OutputListener>()
 
   constructor(
@@ -79,6 +82,10 @@ export class ServedRun {
     return this.listeners.size
   }
 
+  facts(): Record<string, string | number> {
+    return { ...this.serverFacts, ...this.run.facts }
+  }
+
   info(): RunInfo {
     const info: RunInfo = {
       id: this.id,
@@ -88,7 +95,7 @@ export class ServedRun {
       state: this.status ? 'exited' : 'running',
       createdAt: this.createdAt,
       timings: [...this.run.timings],
-      facts: { ...this.run.facts },
+      facts: this.facts(),
     }
     if (this.argv) info.argv = this.argv
     if (this.status) info.exit = this.status
@@ -161,6 +168,7 @@ export class RunRegistry {
       const run = await runtime.start(spec)
       const served = new ServedRun(run, runtime.kind, req.image, formatPlatform(image.platform), argv, this.limits.maxOutputBytes)
       served.interactive = Boolean(req.tty || req.stdin)
+      if (runtime.kind === 'native') served.serverFacts.kernel = release()
       this.runs.set(served.id, served)
       // A safety net above the runtime's own timeout: no run outlives the server's limit.
       const timeout = (spec.limits?.timeoutMs ?? this.limits.maxRunMs) + 5000

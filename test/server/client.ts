@@ -35,7 +35,7 @@ export function requester(port: number, token: string) {
         }
         headers['content-length'] = String(body.byteLength)
       }
-      const req = httpRequest({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers }, (res) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers, agent: false }, (res) => {
         const parts: Buffer[] = []
         res.on('data', (d: Buffer) => parts.push(d))
         res.on('end', () => {

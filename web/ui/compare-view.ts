@@ -21,9 +21,9 @@ export interface CompareColumn {
 /** The facts the table leads with, under the names the runtimes give them. */
 const KNOWN_FACTS: [label: string, keys: string[], format?: (v: string | number) => string][] = [
   ['Kernel (uname -r)', ['kernel', 'kernelRelease', 'uname']],
-  ['PID 1', ['pid1', 'pid1Command']],
+  ['PID 1', ['pid1', 'pid1Command', 'pid']],
   ['Hostname', ['hostname']],
-  ['Memory peak', ['memoryPeak', 'memoryPeakBytes', 'memoryBytes', 'memory'], (v) => (typeof v === 'number' ? `${(v / 1048576).toFixed(1)} MB` : v)],
+  ['Memory', ['memoryPeakBytes', 'memoryPeak', 'memory'], (v) => (typeof v === 'number' ? `${(v / 1048576).toFixed(1)} MB peak` : v)],
   ['CPU time', ['cpuMs', 'cpuTimeMs', 'cpuTime'], (v) => (typeof v === 'number' ? `${v.toFixed(1)} ms` : v)],
   ['Isolation', ['isolation']],
 ]
@@ -63,6 +63,8 @@ export class CompareView extends LitElement {
         if (key === undefined) return '—'
         used.add(key)
         const v = c.facts[key]!
+        // The native core reports PID 1 by its number on the host; inside, it is 1.
+        if (key === 'pid1' && c.id === 'native' && typeof v === 'number') return `the command itself (host PID ${v})`
         return format ? format(v) : String(v)
       })
       if (values.some((v) => v !== '—')) rows.push([label, values])
