@@ -17,7 +17,10 @@ impl fmt::Display for Error {
         if self.errno == 0 {
             write!(f, "{}", self.what)
         } else {
-            write!(f, "{}: {}", self.what, std::io::Error::from_raw_os_error(self.errno))
+            // The OS text without Rust's " (os error N)" suffix: the message is for people.
+            let text = std::io::Error::from_raw_os_error(self.errno).to_string();
+            let text = text.rsplit_once(" (os error").map_or(text.as_str(), |(t, _)| t);
+            write!(f, "{}: {}", self.what, text)
         }
     }
 }
