@@ -44,6 +44,17 @@ export function aptRoot(dir: string, kind: 'deb' | 'deb-src', arch = 'amd64'): A
   return { dir, options }
 }
 
+/** Runs an apt-get command; if it fails, refreshes the lists once and retries (a cached
+ *  index goes stale when Debian publishes a point release and the old files leave the pool). */
+function aptGet(root: AptRoot, args: string[], cwd: string): void {
+  try {
+    exec('apt-get', [...root.options, ...args], { cwd })
+  } catch {
+    exec('apt-get', [...root.options, 'update'])
+    exec('apt-get', [...root.options, ...args], { cwd })
+  }
+}
+
 /** Downloads `pkg` (e.g. `busybox-static:i386`) into `into` unless a matching .deb is there. */
 export function aptDownload(root: AptRoot, pkg: string, into: string): string {
   mkdirSync(into, { recursive: true })
@@ -51,7 +62,7 @@ export function aptDownload(root: AptRoot, pkg: string, into: string): string {
   const find = (): string | undefined => readdirSync(into).find((f) => f.startsWith(`${name}_`) && f.endsWith('.deb'))
   const cached = find()
   if (cached) return join(into, cached)
-  exec('apt-get', [...root.options, 'download', pkg], { cwd: into })
+  aptGet(root, ['download', pkg], into)
   const got = find()
   if (!got) throw new Error(`apt-get download ${pkg} succeeded but left no ${name}_*.deb in ${into}`)
   return join(into, got)
@@ -64,7 +75,7 @@ export function aptDownload(root: AptRoot, pkg: string, into: string): string {
 export function aptSource(root: AptRoot, pkg: string, into: string): string {
   mkdirSync(into, { recursive: true })
   const find = (): string | undefined => readdirSync(into).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.dsc'))
-  if (!find()) exec('apt-get', [...root.options, 'source', '--download-only', pkg], { cwd: into })
+  if (!find()) aptGet(root, ['source', '--download-only', pkg], into)
   const dsc = find()
   if (!dsc) throw new Error(`apt-get source ${pkg} succeeded but left no ${pkg}_*.dsc in ${into}`)
   const srcDir = join(into, `${pkg}-src`)
