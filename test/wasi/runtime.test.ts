@@ -139,6 +139,17 @@ describe('stdin and output', () => {
     expect(await run.exit).toEqual({ code: 1, reason: 'exited' })
   })
 
+  it('python on a tty is an interactive REPL: prompt, echo, result, Ctrl-D exits', async () => {
+    const run = await runtime.start({ image: await bundledWasiImage('python'), tty: { cols: 80, rows: 24 } })
+    await waitForOutput(run, '>>> ')
+    const answered = waitForOutput(run, '42\r\n>>> ')
+    run.write('print(6*7)\r')
+    const out = await answered
+    expect(out).toContain('print(6*7)\r\n42\r\n>>> ') // the echo, the result, the next prompt
+    run.write('\x04')
+    expect(await run.exit).toMatchObject({ code: 0, reason: 'exited' })
+  })
+
   it('Ctrl-C on a tty ends the run at once (SIGINT)', async () => {
     const run = await runtime.start({ image: await programImage('echo'), tty: { cols: 80, rows: 24 } })
     await waitForOutput(run, 'ready')
