@@ -1,8 +1,7 @@
 // Turning files on the build machine into layer entries, keeping only what an image should
 // carry: contents and the executable bit (never the build machine's owner, umask or times).
 
-import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs'
-import { join } from 'node:path'
+import { lstatSync, readFileSync } from 'node:fs'
 import type { LayerEntry } from './tar-writer.js'
 
 /** A host file as a layer file: mode 0755 if the host file is executable, else 0644. */
@@ -10,27 +9,6 @@ export function hostFile(hostPath: string, imagePath: string, mode?: number): La
   const st = lstatSync(hostPath)
   if (!st.isFile()) throw new Error(`${hostPath} is not a regular file; expected a build artifact there`)
   return { type: 'file', path: imagePath, mode: mode ?? (st.mode & 0o111 ? 0o755 : 0o644), data: readFileSync(hostPath) }
-}
-
-/** Every dir, file and symlink under hostDir, placed under imageDir. */
-export function hostTree(hostDir: string, imageDir: string): LayerEntry[] {
-  const out: LayerEntry[] = []
-  const visit = (rel: string): void => {
-    for (const name of readdirSync(join(hostDir, rel)).sort()) {
-      const relPath = rel ? `${rel}/${name}` : name
-      const host = join(hostDir, relPath)
-      const path = `${imageDir}/${relPath}`
-      const st = lstatSync(host)
-      if (st.isSymbolicLink()) out.push({ type: 'symlink', path, target: readlinkSync(host) })
-      else if (st.isDirectory()) {
-        out.push({ type: 'dir', path, mode: 0o755 })
-        visit(relPath)
-      } else if (st.isFile()) out.push(hostFile(host, path))
-      else throw new Error(`${host} is neither a file, a directory nor a symlink; images carry only those`)
-    }
-  }
-  visit('')
-  return out
 }
 
 /** The empty directories a Linux userland expects to find (mount points and scratch). */
