@@ -27,4 +27,3 @@ export class BoxplayCheck extends HTMLElement {
     this.hidden = true
   }
 }
-customElements.get('boxplay-check') ?? customElements.define('boxplay-check', BoxplayCheck)

@@ -386,4 +386,3 @@ export class BoxplayLesson extends LitElement {
     `
   }
 }
-customElements.get('boxplay-lesson') ?? customElements.define('boxplay-lesson', BoxplayLesson)

@@ -40,4 +40,3 @@ export class BoxplayRun extends LitElement {
     this.dispatchEvent(new CustomEvent<RunRequestDetail>('boxplay-run-request', { detail: { command: this.command }, bubbles: true, composed: true }))
   }
 }
-customElements.get('boxplay-run') ?? customElements.define('boxplay-run', BoxplayRun)

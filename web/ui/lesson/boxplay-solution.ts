@@ -18,4 +18,3 @@ export class BoxplaySolution extends HTMLElement {
     this.hidden = !this.hasAttribute('revealed')
   }
 }
-customElements.get('boxplay-solution') ?? customElements.define('boxplay-solution', BoxplaySolution)

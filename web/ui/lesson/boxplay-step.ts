@@ -122,4 +122,3 @@ export class BoxplayStep extends LitElement {
     `
   }
 }
-customElements.get('boxplay-step') ?? customElements.define('boxplay-step', BoxplayStep)

@@ -1,0 +1,98 @@
+// The lesson widget's build, in one place for its three callers: `vite build` (a plugin in
+// vite.config.ts), the `widget` setup step, and the widget's end-to-end tests.
+//
+// Output: OUT/boxplay-lesson.js (entry web/widget.ts) with chunks, the wasi worker and
+// v86.wasm under OUT/assets/, plus what the runtimes fetch at run time copied beside it:
+// OUT/images/ (the bundled OCI layout) and OUT/guest/ (BIOS, kernel, saved states). The
+// bundle finds all of it relative to its own URL, so OUT can be copied to any static site.
+
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Plugin } from 'vite'
+import type { BuildStep } from '../setup/step.js'
+
+export const WIDGET_DIR = join('dist', 'widget')
+
+function copyLayout(from: string, to: string): void {
+  mkdirSync(to, { recursive: true })
+  for (const name of ['oci-layout', 'index.json']) cpSync(join(from, name), join(to, name))
+  cpSync(join(from, 'blobs'), join(to, 'blobs'), { recursive: true })
+}
+
+function copyGuest(from: string, to: string): void {
+  mkdirSync(to, { recursive: true })
+  // tsc also writes the guest steps' .js into dist/guest: only the assets go.
+  for (const name of readdirSync(from)) if (!/\.(js|ts)$/.test(name)) cpSync(join(from, name), join(to, name), { recursive: true })
+}
+
+export async function buildWidget(root: string, outDir = join(root, WIDGET_DIR)): Promise<void> {
+  const { build } = await import('vite')
+  await build({
+    // Self-contained: the project's vite.config.ts builds the test pages and calls this.
+    configFile: false,
+    root: join(root, 'web'),
+    base: './',
+    publicDir: false,
+    logLevel: 'warn',
+    worker: { format: 'es' },
+    build: {
+      outDir,
+      emptyOutDir: true,
+      target: 'es2022',
+      chunkSizeWarningLimit: 4096,
+      // v86.wasm must stay a file: inlined it would add megabytes to the bundle.
+      assetsInlineLimit: 0,
+      rollupOptions: {
+        input: { 'boxplay-lesson': join(root, 'web', 'widget.ts') },
+        preserveEntrySignatures: 'exports-only',
+        output: {
+          entryFileNames: '[name].js',
+          chunkFileNames: 'assets/[name]-[hash].js',
+          assetFileNames: 'assets/[name]-[hash][extname]',
+        },
+      },
+    },
+  })
+  const images = join(root, 'dist', 'images')
+  if (!existsSync(join(images, 'index.json'))) throw new Error('dist/images is not built, so the widget would have no images: run `npm run setup` first')
+  copyLayout(images, join(outDir, 'images'))
+  const guest = join(root, 'dist', 'guest')
+  if (!existsSync(join(guest, 'bzImage'))) throw new Error('dist/guest is not built, so the widget could not offer v86: run `npm run setup` first')
+  copyGuest(guest, join(outDir, 'guest'))
+}
+
+/** For vite.config.ts: `vite build` also builds the widget into dist/widget. */
+export function widgetBuildPlugin(root: string): Plugin {
+  return {
+    name: 'boxplay-lesson-widget',
+    apply: 'build',
+    async closeBundle() {
+      try {
+        await buildWidget(root)
+      } catch (e) {
+        // The test pages built fine; say why the widget did not, without failing them.
+        this.warn(`the lesson widget was not built: ${e instanceof Error ? e.message : String(e)}`)
+      }
+    },
+  }
+}
+
+/**
+ * The `widget` setup step: dist/widget, and the static site's copy of it with the lessons
+ * (dist/playground/widget/, dist/playground/lessons/), so `boxplay serve` and any host of
+ * dist/playground serve the lessons at /lessons/ (they load ../widget/boxplay-lesson.js).
+ */
+export const widgetStep: BuildStep = {
+  name: 'widget',
+  inputs: ['web', 'server/lessons/widget-build.ts', 'package-lock.json', 'dist/images/index.json', 'dist/guest', 'dist/playground/index.html'],
+  outputs: [join(WIDGET_DIR, 'boxplay-lesson.js'), 'dist/playground/widget/boxplay-lesson.js', 'dist/playground/lessons/index.html'],
+  after: ['images', 'guest-state', 'playground'],
+  async run(ctx) {
+    await buildWidget(ctx.root)
+    const site = join(ctx.root, 'dist', 'playground')
+    for (const name of ['widget', 'lessons']) rmSync(join(site, name), { recursive: true, force: true })
+    cpSync(join(ctx.root, WIDGET_DIR), join(site, 'widget'), { recursive: true })
+    cpSync(join(ctx.root, 'web', 'lessons'), join(site, 'lessons'), { recursive: true })
+    ctx.log('built dist/widget and the lessons in dist/playground/lessons')
+  },
+}
