@@ -8,6 +8,7 @@ import { guestStateStep } from '../v86/state-step.js'
 import { imageSteps } from '../../images/steps.js'
 import { nativeCoreStep } from '../native/build-step.js'
 import { playgroundStep } from '../http/playground-step.js'
+import { widgetStep } from '../lessons/widget-build.js'
 import { storeToolsStep } from '../store/setup-step.js'
 
-export const steps: BuildStep[] = [testTools, guestInitStep, guestKernelStep, guestStateStep, ...imageSteps, nativeCoreStep, playgroundStep, storeToolsStep]
+export const steps: BuildStep[] = [testTools, guestInitStep, guestKernelStep, guestStateStep, ...imageSteps, nativeCoreStep, playgroundStep, storeToolsStep, widgetStep]
