@@ -1,12 +1,13 @@
 // The v86 runtime's assets in Node: the guest kernel and BIOS from dist/guest (built by
 // `boxplay setup`), v86's wasm from node_modules, saved states from dist/guest/states (the
-// one the build made) or the per-user cache ($BOXPLAY_HOME/cache/v86) where runs add more.
+// one the build made, gzipped) or the per-user cache ($BOXPLAY_HOME/cache/v86, raw) where runs
+// add more and shipped states are kept unpacked.
 
-import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import type { SavedState, V86Assets } from '../../web/runtimes/v86/assets.js'
 import { defaultHome, packageRoot } from '../store/paths.js'
 
@@ -31,6 +32,7 @@ export function v86BuildDir(): string {
 export function nodeV86Assets(options: NodeV86AssetsOptions = {}): V86Assets {
   const guest = options.guestDir ?? guestDir()
   const cache = options.cacheDir ?? join(defaultHome(), 'cache', 'v86')
+  const loadedStates = new Map<string, Promise<SavedState | undefined>>()
   const once = <T>(load: () => Promise<T>): (() => Promise<T>) => {
     let p: Promise<T> | undefined
     return () => {
@@ -50,17 +52,30 @@ export function nodeV86Assets(options: NodeV86AssetsOptions = {}): V86Assets {
     wasm: once(async () => WebAssembly.compile(await readFile(join(v86BuildDir(), 'v86.wasm')))),
     bios: once(() => need(existsSync(join(guest, 'bios.bin')) ? join(guest, 'bios.bin') : SYSTEM_BIOS, 'the SeaBIOS image')),
     kernel: once(() => need(join(guest, 'bzImage'), 'the guest kernel')),
-    async loadState(key) {
-      for (const dir of [join(guest, 'states'), cache]) {
-        const saved = await readState(dir, key)
-        if (saved) return saved
+    loadState: (key) => {
+      // Held in memory too: a server or a test run restores the same ~17 MB many times.
+      let p = loadedStates.get(key)
+      if (!p) {
+        p = loadState(key)
+        loadedStates.set(key, p)
+        void p.then((s) => s || loadedStates.delete(key), () => loadedStates.delete(key))
       }
-      return undefined
+      return p
     },
     async saveState(key, saved) {
-      await writeState(cache, key, saved)
+      loadedStates.set(key, Promise.resolve(saved))
+      await writeState(cache, key, saved, 'raw')
       options.log?.(`kept the v86 state ${key} in ${cache}`)
     },
+  }
+
+  async function loadState(key: string): Promise<SavedState | undefined> {
+    const cached = await readState(cache, key)
+    if (cached) return cached
+    const shipped = await readState(join(guest, 'states'), key)
+    // Keep a raw copy: the next process then skips decompressing ~17 MB.
+    if (shipped) void writeState(cache, key, shipped, 'raw').catch(() => {})
+    return shipped
   }
 }
 
@@ -68,22 +83,24 @@ async function readState(dir: string, key: string): Promise<SavedState | undefin
   try {
     const meta = JSON.parse(await readFile(join(dir, `${key}.json`), 'utf8')) as { release?: unknown; file?: unknown }
     if (typeof meta.release !== 'string' || typeof meta.file !== 'string') return undefined
-    return { release: meta.release, state: toArrayBuffer(await readFile(join(dir, meta.file))) }
+    const bytes = await readFile(join(dir, meta.file))
+    return { release: meta.release, state: toArrayBuffer(meta.file.endsWith('.gz') ? gunzipSync(bytes) : bytes) }
   } catch {
     return undefined
   }
 }
 
-/** Writes `<key>.state[.zst]` and then `<key>.json`, each atomically, so readers never see half. */
-export async function writeState(dir: string, key: string, saved: SavedState): Promise<void> {
+/**
+ * Writes `<key>.state[.gz]` and then `<key>.json`, each atomically, so readers never see half.
+ * Shipped states are gzipped (~17 MB → ~4 MB; browsers and Node both gunzip natively and
+ * fast, unlike v86's own zstd path); a local cache keeps them raw, the fastest to restore.
+ */
+export async function writeState(dir: string, key: string, saved: SavedState, form: 'gzip' | 'raw'): Promise<void> {
   await mkdir(dir, { recursive: true })
   const raw = new Uint8Array(saved.state)
-  // zstd shrinks a state ~3.5x and v86 decompresses it itself; without the tool, keep it raw.
-  const z = spawnSync('zstd', ['-q', '-9', '-c'], { input: raw, maxBuffer: 1 << 30 })
-  const compressed = z.status === 0 && z.stdout.length > 0
-  const file = compressed ? `${key}.state.zst` : `${key}.state`
+  const file = form === 'gzip' ? `${key}.state.gz` : `${key}.state`
   const tmp = join(dir, `.${file}.${process.pid}.tmp`)
-  await writeFile(tmp, compressed ? z.stdout : raw)
+  await writeFile(tmp, form === 'gzip' ? gzipSync(raw, { level: 6 }) : raw)
   await rename(tmp, join(dir, file))
   const metaTmp = join(dir, `.${key}.json.${process.pid}.tmp`)
   await writeFile(metaTmp, JSON.stringify({ release: saved.release, file }) + '\n')

@@ -15,12 +15,13 @@ export const guestStateStep: BuildStep = {
     'dist/guest/bzImage',
     'node_modules/v86/package.json',
     'server/v86/state-step.ts',
+    'server/v86/node-assets.ts',
     'web/runtimes/v86/machine.ts',
     'web/runtimes/v86/assets.ts',
     'web/runtimes/v86/prepare.ts',
   ],
   outputs: ['dist/guest/bios.bin', 'dist/guest/states/index.json'],
-  packages: ['seabios', 'zstd'],
+  packages: ['seabios'],
   after: ['guest-kernel'],
   async run(ctx) {
     const guest = join(ctx.distDir, 'guest')
@@ -31,7 +32,7 @@ export const guestStateStep: BuildStep = {
     const assets = nodeV86Assets({ guestDir: guest, cacheDir: join(ctx.cacheDir, 'unused') })
     ctx.log('booting the guest once to save its state')
     const { key, saved } = await prepareState(assets, DEFAULT_MEMORY_BYTES)
-    await writeState(states, key, saved)
+    await writeState(states, key, saved, 'gzip')
     writeFileSync(join(states, 'index.json'), JSON.stringify({ states: [key] }, null, 2) + '\n')
     ctx.log(`saved ${key} (kernel ${saved.release})`)
   },

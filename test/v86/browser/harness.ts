@@ -5,13 +5,13 @@
 import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
-import { dirname, join, normalize } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, normalize } from 'node:path'
 import { type PreviewServer, build, preview } from 'vite'
 import { packageRoot } from '../../../server/store/paths.js'
 import { v86BuildDir } from '../../../server/v86/node-assets.js'
 
-const here = dirname(fileURLToPath(import.meta.url))
+/** The page's sources (also when this file runs compiled, from dist/). */
+const here = join(packageRoot(), 'test', 'v86', 'browser')
 
 export interface V86Page {
   url: string

@@ -4,7 +4,7 @@
 
 /** A machine state saved once init was waiting for its spec, and what init said then. */
 export interface SavedState {
-  /** The v86 state buffer, raw or zstd-compressed (v86 recognises both). */
+  /** The v86 state buffer, uncompressed (adapters unpack what they store compressed). */
   state: ArrayBuffer
   /** `uname -r` as init reported it in its ready frame. */
   release: string
@@ -25,15 +25,15 @@ export interface V86Assets {
 
 const kernelDigests = new WeakMap<ArrayBuffer, Promise<ArrayBuffer>>()
 
-/** Everything a saved state depends on: the emulator, the kernel (init is inside it), memory, cmdline. */
-export async function stateKey(kernel: ArrayBuffer, memoryBytes: number, cmdline: string, v86Version: string): Promise<string> {
+/** Everything a saved state depends on: the emulator, the kernel (init is inside it), memory, machine settings. */
+export async function stateKey(kernel: ArrayBuffer, memoryBytes: number, machineProfile: string, v86Version: string): Promise<string> {
   let digest = kernelDigests.get(kernel)
   if (!digest) {
     digest = globalThis.crypto.subtle.digest('SHA-256', kernel)
     kernelDigests.set(kernel, digest)
   }
   const kernelHash = new Uint8Array(await digest)
-  const text = `${v86Version}\n${[...kernelHash].map((b) => b.toString(16).padStart(2, '0')).join('')}\n${memoryBytes}\n${cmdline}`
+  const text = `${v86Version}\n${[...kernelHash].map((b) => b.toString(16).padStart(2, '0')).join('')}\n${memoryBytes}\n${machineProfile}`
   const hash = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)))
   return `v86-${memoryBytes >> 20}m-${[...hash.slice(0, 10)].map((b) => b.toString(16).padStart(2, '0')).join('')}`
 }

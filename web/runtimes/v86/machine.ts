@@ -13,6 +13,15 @@ export const KERNEL_CMDLINE = 'console=ttyS0 quiet'
 
 export const DEFAULT_MEMORY_BYTES = 64 * 1024 * 1024
 
+/**
+ * VGA memory: the guest is serial-only, and v86 saves all of it in every state, so the
+ * default 8 MiB would be 7 MiB of zeros to store, ship and copy on each restore.
+ */
+const VGA_MEMORY_BYTES = 256 * 1024
+
+/** Machine settings a saved state depends on besides kernel and memory (part of its key). */
+export const MACHINE_PROFILE = `${KERNEL_CMDLINE}|vga=${VGA_MEMORY_BYTES}|uart1`
+
 /** The parts of v86's emulator object we use; `fs9p` is there at runtime but not in v86.d.ts. */
 export interface Emulator {
   add_listener(event: string, listener: (value: number) => void): void
@@ -45,6 +54,7 @@ export async function startMachine(opts: MachineOptions): Promise<Emulator> {
       emulator = new V86({
         wasm_fn: async (imports: WebAssembly.Imports) => (await WebAssembly.instantiate(module, imports)).exports,
         memory_size: opts.memoryBytes,
+        vga_memory_size: VGA_MEMORY_BYTES,
         // Copies: v86 patches the kernel's setup header in place, and the originals are
         // shared by every run (and hashed into the state key).
         bios: { buffer: bios.slice(0) },

@@ -2,11 +2,11 @@
 // there. The build ships such a state for the default memory size; runs restore it.
 
 import { type SavedState, type V86Assets, stateKey } from './assets.js'
-import { KERNEL_CMDLINE, V86_VERSION, startMachine } from './machine.js'
+import { MACHINE_PROFILE, V86_VERSION, startMachine } from './machine.js'
 import { FrameReader, fields } from './protocol.js'
 
 export async function prepareState(assets: V86Assets, memoryBytes: number, timeoutMs = 120_000): Promise<{ key: string; saved: SavedState }> {
-  const key = await stateKey(await assets.kernel(), memoryBytes, KERNEL_CMDLINE, V86_VERSION)
+  const key = await stateKey(await assets.kernel(), memoryBytes, MACHINE_PROFILE, V86_VERSION)
   const emulator = await startMachine({ assets, memoryBytes })
   try {
     let console = ''

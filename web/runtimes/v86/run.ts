@@ -8,7 +8,7 @@ import { RunBase } from '../run-base.js'
 import type { ExitStatus, RunSpec } from '../runtime.js'
 import { type V86Assets, stateKey } from './assets.js'
 import { type RootFsStorage, type V86Fs, loadImage, readBack } from './filesystem.js'
-import { type Emulator, KERNEL_CMDLINE, StateError, V86_VERSION, startMachine } from './machine.js'
+import { type Emulator, MACHINE_PROFILE, StateError, V86_VERSION, startMachine } from './machine.js'
 import { type GuestFrame, FrameReader, decodeWaitStatus, encodeFrame, encodeSpec, fields, signalNumber } from './protocol.js'
 import { TerminalQueryFilter } from './tty-filter.js'
 
@@ -113,7 +113,7 @@ export class V86Run extends RunBase {
   private async bootMachine(): Promise<void> {
     const { assets, memoryBytes } = this.o
     const kernel = await assets.kernel()
-    const key = await stateKey(kernel, memoryBytes, KERNEL_CMDLINE, V86_VERSION)
+    const key = await stateKey(kernel, memoryBytes, MACHINE_PROFILE, V86_VERSION)
     const saved = this.o.cold ? undefined : await assets.loadState(key).catch(() => undefined)
     this.phase('load')
     if (this.stopping) return

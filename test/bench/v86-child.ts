@@ -1,0 +1,19 @@
+// Child process for the v86 start-up benchmark: runs `echo ready` in the busybox image and
+// copies the guest's output to stdout as it arrives. The parent times process start → first
+// byte. `--cold` boots from scratch instead of restoring the saved state.
+
+import { resolveImage } from '../../web/oci/image.js'
+import { V86Runtime } from '../../web/runtimes/v86/runtime.js'
+import { nodeV86Assets } from '../../server/v86/node-assets.js'
+import { layoutSource } from '../v86/helpers-layout.js'
+import { bundledImagesDir } from '../../server/store/paths.js'
+
+const cold = process.argv.includes('--cold')
+const cacheDir = process.argv[process.argv.indexOf('--cache') + 1]
+const image = await resolveImage(layoutSource(bundledImagesDir()), 'busybox', { os: 'linux', architecture: '386' })
+const runtime = new V86Runtime({ assets: nodeV86Assets(cacheDir ? { cacheDir } : {}) })
+const run = await runtime.start({ image, cmd: ['echo', 'ready'], options: { cold } })
+run.onOutput((c) => process.stdout.write(c.data))
+const status = await run.exit
+process.stderr.write(JSON.stringify({ status, timings: run.timings }) + '\n')
+process.exit(status.code)
