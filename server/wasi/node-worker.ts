@@ -31,10 +31,20 @@ export function wasiWorkerScript(): string {
 
 export const spawnNodeWorker: SpawnWorker = (): WorkerHandle => {
   const worker = new Worker(wasiWorkerScript())
-  worker.on('error', (e) => process.stderr.write(`boxplay: a wasi worker failed: ${e.message}\n`))
+  let terminating = false
+  const failureListeners: ((message: string) => void)[] = []
+  const fail = (message: string): void => {
+    if (!terminating) for (const l of failureListeners) l(message)
+  }
+  worker.on('error', (e) => fail(`the wasi worker failed: ${e.message}`))
+  worker.on('exit', (code) => fail(`the wasi worker exited unexpectedly (code ${code})`))
   return {
     endpoint: nodeEndpoint(worker),
-    terminate: () => void worker.terminate(),
+    terminate: () => {
+      terminating = true
+      void worker.terminate()
+    },
+    onFailure: (listener) => failureListeners.push(listener),
     ref: () => worker.ref(),
     unref: () => worker.unref(),
   }

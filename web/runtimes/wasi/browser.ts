@@ -7,7 +7,11 @@ import { WasiRuntime, type WasiRuntimeOptions } from './runtime.js'
 
 export const spawnBrowserWorker: SpawnWorker = () => {
   const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'boxplay-wasi' })
-  return { endpoint: worker, terminate: () => worker.terminate() }
+  return {
+    endpoint: worker,
+    terminate: () => worker.terminate(),
+    onFailure: (listener) => worker.addEventListener('error', (e) => listener(`the wasi worker failed: ${e.message || 'unknown error'}`)),
+  }
 }
 
 export function browserWasiRuntime(opts: Partial<WasiRuntimeOptions> = {}): WasiRuntime {

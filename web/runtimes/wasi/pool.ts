@@ -12,7 +12,12 @@ export interface WorkerHandle {
   /** Node: keep the process alive while a run is under way, and not while idle. */
   ref?(): void
   unref?(): void
+  /** Calls `listener` if the worker dies on its own (crash, out of memory), not when terminated. */
+  onFailure?(listener: (message: string) => void): void
 }
+
+/** How many image trees a worker keeps; the least recently sent is dropped beyond that. */
+const TREES_PER_WORKER = 4
 
 /** Starts a worker running worker.ts (a browser Worker or a Node worker_thread). */
 export type SpawnWorker = () => WorkerHandle
@@ -23,8 +28,14 @@ export class PooledWorker {
   readonly trees = new Set<string>()
   readonly ready: Promise<void>
   dead = false
+  private failureListeners = new Set<(message: string) => void>()
 
   constructor(readonly handle: WorkerHandle) {
+    handle.onFailure?.((message) => {
+      if (this.dead) return
+      this.dead = true
+      for (const l of this.failureListeners) l(message)
+    })
     this.ready = new Promise((resolve) => {
       const onMessage = (e: Event): void => {
         if ((e as MessageEvent).data === READY_MESSAGE) {
@@ -39,9 +50,23 @@ export class PooledWorker {
 
   /** Sends the tree unless this worker has it already. */
   async ensureTree(key: string, root: () => DirNode): Promise<void> {
-    if (this.trees.has(key)) return
+    if (this.trees.has(key)) {
+      this.trees.delete(key) // keep the set in least-recently-used order
+      this.trees.add(key)
+      return
+    }
+    for (const old of [...this.trees].slice(0, Math.max(0, this.trees.size - TREES_PER_WORKER + 1))) {
+      this.trees.delete(old)
+      await this.api.dropFs(old)
+    }
     await this.api.loadFs(key, root())
     this.trees.add(key)
+  }
+
+  /** Listens for the worker dying by itself; returns the unsubscribe. */
+  onFailure(listener: (message: string) => void): () => void {
+    this.failureListeners.add(listener)
+    return () => this.failureListeners.delete(listener)
   }
 
   terminate(): void {

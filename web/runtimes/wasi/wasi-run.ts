@@ -44,6 +44,7 @@ export class WasiRun extends RunBase {
   private readonly outputEnded = new Promise<void>((resolve) => (this.outputDone = resolve))
   private filesAfterExit: RootFs[] | undefined
   private size: { cols: number; rows: number } | undefined
+  private unsubscribeFailure: () => void = () => {}
 
   constructor(private readonly opts: WasiRunOptions) {
     super('wasi')
@@ -70,6 +71,7 @@ export class WasiRun extends RunBase {
     if (opts.timeoutMs !== undefined) {
       this.timer = setTimeout(() => this.stop('timeout'), opts.timeoutMs)
     }
+    this.unsubscribeFailure = opts.worker.onFailure((message) => this.failed(new Error(message)))
     const request: RunRequest = sab ? { ...opts.request, stdin: sab } : opts.request
     opts.worker.api.run(request, Comlink.transfer(channel.port2, [channel.port2])).then(
       (result) => void this.ended(result),
@@ -181,6 +183,7 @@ export class WasiRun extends RunBase {
   }
 
   private cleanup(): void {
+    this.unsubscribeFailure()
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
     this.port.onmessage = null
