@@ -45,7 +45,7 @@ describe('RemoteRuntime', () => {
     expect(stdout).toBe('hi\n')
     expect(stderr).toBe('oops\n')
     expect(status).toEqual({ code: 4, reason: 'exited' })
-    expect(run.timings.map((p) => p.name)).toEqual(['create', 'start', 'run'])
+    expect(run.timings.map((p) => p.name)).toEqual(['request', 'start', 'run'])
     expect(run.facts.pid1).toBe('sh')
   })
 

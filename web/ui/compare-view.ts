@@ -70,7 +70,7 @@ export class CompareView extends LitElement {
       if (values.some((v) => v !== '—')) rows.push([label, values])
     }
     const extra = [...new Set(this.columns.flatMap((c) => Object.keys(c.facts)))].filter((k) => !used.has(k))
-    for (const key of extra) rows.push([key, this.columns.map((c) => (c.facts[key] === undefined ? '—' : String(c.facts[key])))])
+    for (const key of extra) rows.push([key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/^./, (c) => c.toUpperCase()), this.columns.map((c) => (c.facts[key] === undefined ? '—' : String(c.facts[key])))])
     rows.push(['Exit', this.columns.map((c) => (c.status ? `${c.status.code}${c.status.reason !== 'exited' ? ` (${c.status.reason})` : ''}` : '—'))])
     return rows
   }
