@@ -57,6 +57,8 @@ export class NativeRuntime implements Runtime {
     } catch (err) {
       return { ok: false, reason: err instanceof Error ? err.message : String(err) }
     }
+    // A server asks this at start: the moment to clear what a killed predecessor left.
+    this.sweepOnce()
     return { ok: true }
   }
 
@@ -72,15 +74,19 @@ export class NativeRuntime implements Runtime {
     return JSON.parse(core.sweep(this.stateRoot)) as { removed: string[]; failed: string[] }
   }
 
+  private sweepOnce(): void {
+    if (this.swept) return
+    this.swept = true
+    const { failed } = this.sweep()
+    for (const f of failed) process.stderr.write(`boxplay: cleaning up after an earlier server: ${f}\n`)
+  }
+
   async start(spec: RunSpec): Promise<Run> {
     if (!this.supports(spec.image.platform)) {
       throw new Error(`the native runtime cannot run ${spec.image.platform.os}/${spec.image.platform.architecture} images on this ${arch()} host`)
     }
     const loaded = loadCore()
-    if (!this.swept) {
-      this.swept = true
-      this.sweep()
-    }
+    this.sweepOnce()
     const proc = resolveProcess(spec)
     const options = (spec.options ?? {}) as NativeOptions
     const run = new NativeRun(loaded.core, spec.limits?.memoryBytes)

@@ -137,6 +137,9 @@ describe('a native container', () => {
       'etc/hostname': `->../../../../../../../..${target}/hostname`,
       'etc/resolv.conf': '->/proc/1/root/etc/passwd',
       'escape': `->../../../../../../..${target}`,
+      // Mount targets aimed at the host: the runtime's mounts must land inside the rootfs.
+      'dev': `->${target}/dev`,
+      'sys': `->../../../../../..${target}/sys`,
     })
     const { stdout, status } = await run(
       `echo pwned > /escape/file 2>/dev/null; echo pwned > ${target}/direct 2>/dev/null; cd /../../../..; pwd; ls ${target} 2>&1 | head -1; echo end`,

@@ -51,7 +51,16 @@ fn mkdir_in_root(root: &OwnedFd, path: &str) -> Result<OwnedFd> {
             Err(e) if e.errno == libc::ENOENT => {
                 let parent = sys::open_in_root(root.as_raw_fd(), so_far.rsplit_once('/').map_or("/", |(p, _)| if p.is_empty() { "/" } else { p }), libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
                 sys::mkdirat(parent.as_raw_fd(), part, 0o755)?;
-                dir = sys::open_in_root(root.as_raw_fd(), &so_far, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+                dir = match sys::open_in_root(root.as_raw_fd(), &so_far, libc::O_PATH | libc::O_DIRECTORY, 0) {
+                    // Still missing: a dangling symlink is in the way (e.g. an image's /dev
+                    // pointing at a host path). The runtime owns its mount points: replace it.
+                    Err(e) if e.errno == libc::ENOENT => {
+                        sys::unlinkat(parent.as_raw_fd(), part, 0)?;
+                        sys::mkdirat(parent.as_raw_fd(), part, 0o755)?;
+                        sys::open_in_root(root.as_raw_fd(), &so_far, libc::O_PATH | libc::O_DIRECTORY, 0)?
+                    }
+                    other => other?,
+                };
             }
             Err(e) => return Err(e),
         }
@@ -146,7 +155,7 @@ pub fn build(l: &Layout) -> Result<()> {
     // if the kernel still refuses, fall back to a read-only recursive bind of the host's.
     if mount_at(&sys_dir, Some("sysfs"), Some("sysfs"), libc::MS_RDONLY | NOSUID | NODEV | NOEXEC, None).is_err() {
         sys::mount(Some("/sys"), &sys::fd_path(&sys_dir), None, libc::MS_BIND | libc::MS_REC, None)?;
-        sys::mount(None, &sys::fd_path(&sys_dir), None, libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | NOSUID | NODEV | NOEXEC, None)?;
+        remount_readonly(&sys::fd_path(&sys::open_in_root(root.as_raw_fd(), "/sys", libc::O_PATH, 0)?))?;
     }
 
     for (bind, src) in l.binds.iter().zip(l.bind_sources) {
@@ -154,7 +163,9 @@ pub fn build(l: &Layout) -> Result<()> {
         let target = if is_dir { mkdir_in_root(&root, &bind.guest_path)? } else { file_in_root(&root, &bind.guest_path)? };
         sys::mount(Some(&sys::fd_path(src)), &sys::fd_path(&target), None, libc::MS_BIND | libc::MS_REC, None)?;
         if bind.readonly {
-            sys::mount(None, &sys::fd_path(&target), None, libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY, None)?;
+            // Opened again to get the bind mount itself, not the directory under it.
+            let mounted = sys::open_in_root(root.as_raw_fd(), &bind.guest_path, libc::O_PATH, 0)?;
+            remount_readonly(&sys::fd_path(&mounted))?;
         }
     }
 
@@ -187,6 +198,13 @@ fn symlinkat(to: &str, dir: &OwnedFd, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Makes the bind mount at `path` read-only, keeping the flags it has: in a user namespace
+/// the kernel refuses to clear nosuid/nodev/noexec/atime flags locked by the host.
+fn remount_readonly(path: &str) -> Result<()> {
+    let keep = sys::mount_flags(path)?;
+    sys::mount(None, path, None, libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep, None)
+}
+
 /// After pivot_root: hide and freeze the parts of /proc and /sys a container must not touch.
 pub fn mask_and_protect() -> Result<()> {
     for path in MASKED {
@@ -202,7 +220,7 @@ pub fn mask_and_protect() -> Result<()> {
             continue;
         }
         sys::mount(Some(path), path, None, libc::MS_BIND | libc::MS_REC, None)?;
-        sys::mount(None, path, None, libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | NOSUID | NODEV | NOEXEC, None)?;
+        remount_readonly(path)?;
     }
     Ok(())
 }

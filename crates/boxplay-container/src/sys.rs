@@ -118,6 +118,31 @@ pub fn mount(src: Option<&str>, target: &str, fstype: Option<&str>, flags: libc:
     .map(drop)
 }
 
+/// The per-mount flags (MS_NOSUID, MS_NODEV, MS_NOEXEC, atime) of the mount holding `path`.
+pub fn mount_flags(path: &str) -> Result<libc::c_ulong> {
+    let c = cstr(path)?;
+    // SAFETY: statvfs is plain old data; all-zero is valid and the kernel fills it.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: c is NUL-terminated and st is a valid out-pointer.
+    let ret = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    check(ret as libc::c_long, || format!("statvfs {path}"))?;
+    let f = st.f_flag;
+    let mut flags = 0;
+    for (st_flag, ms_flag) in [
+        (libc::ST_NOSUID, libc::MS_NOSUID),
+        (libc::ST_NODEV, libc::MS_NODEV),
+        (libc::ST_NOEXEC, libc::MS_NOEXEC),
+        (libc::ST_NOATIME, libc::MS_NOATIME),
+        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
+        (libc::ST_RELATIME, libc::MS_RELATIME),
+    ] {
+        if f & st_flag != 0 {
+            flags |= ms_flag;
+        }
+    }
+    Ok(flags)
+}
+
 pub fn umount2(target: &str, flags: libc::c_int) -> Result<()> {
     let c = cstr(target)?;
     // SAFETY: c is a valid NUL-terminated path.
