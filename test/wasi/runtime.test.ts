@@ -257,3 +257,27 @@ describe('worker pool', () => {
     expect(runtime.pool.idleCount).toBe(idle)
   })
 })
+
+describe('CLI helpers (server/wasi/wasm-file.ts)', () => {
+  it('runs a .wasm file from the host with a --dir mapping', async () => {
+    const { wasmFileFromHost, parseDirFlag, looksLikeWasmFile } = await import('../../server/wasi/wasm-file.js')
+    const { program } = await import('./programs.js')
+    const path = program('limits')
+    expect(looksLikeWasmFile(path)).toBe(true)
+    expect(looksLikeWasmFile('python')).toBe(false)
+    const dir = mkdtempSync(join(tmpdir(), 'boxplay-wasi-cli-'))
+    try {
+      const mount = parseDirFlag(`${dir}::/work`)
+      expect(mount).toEqual({ hostPath: dir, guestPath: '/work' })
+      const image = await wasmFileFromHost(path)
+      const { stdout, status } = await runToEnd(runtime, { image, cmd: ['write', '/work/made.txt', 'by a wasm file'], mounts: [mount] })
+      expect(stdout).toBe('by a wasm file\n')
+      expect(status.code).toBe(0)
+      expect(readFileSync(join(dir, 'made.txt'), 'utf8')).toBe('by a wasm file')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+    expect(() => parseDirFlag('::/x')).toThrow(/host directory/)
+    await expect(wasmFileFromHost('/nonexistent/x.wasm')).rejects.toThrow(/no such file/)
+  })
+})
