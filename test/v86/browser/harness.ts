@@ -1,5 +1,5 @@
 // Builds the v86 test page with vite and serves it with vite's preview server on 127.0.0.1,
-// plus the guest assets (/guest/), v86's wasm (/v86/) and the bundled images (/images/).
+// plus the guest assets (/guest/) and the bundled images (/images/); v86's wasm is bundled.
 // Shared by the browser test and the browser benchmark.
 
 import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os'
 import { join, normalize } from 'node:path'
 import { type PreviewServer, build, preview } from 'vite'
 import { packageRoot } from '../../../server/store/paths.js'
-import { v86BuildDir } from '../../../server/v86/node-assets.js'
 
 /** The page's sources (also when this file runs compiled, from dist/). */
 const here = join(packageRoot(), 'test', 'v86', 'browser')
@@ -38,10 +37,10 @@ function serveDir(prefix: string, dir: string) {
 export async function startV86Page(): Promise<V86Page> {
   const root = packageRoot()
   const outDir = mkdtempSync(join(tmpdir(), 'boxplay-v86-page-'))
-  await build({ root: here, logLevel: 'warn', configFile: false, build: { outDir, emptyOutDir: true } })
+  // 'error': libv86.mjs mentions Node modules behind runtime checks, and vite warns about each.
+  await build({ root: here, logLevel: 'error', configFile: false, build: { outDir, emptyOutDir: true } })
   const mounts = [
     serveDir('/guest/', join(root, 'dist', 'guest')),
-    serveDir('/v86/', v86BuildDir()),
     serveDir('/images/', join(root, 'dist', 'images')),
   ]
   const server: PreviewServer = await preview({

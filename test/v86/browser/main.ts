@@ -54,7 +54,8 @@ function layoutOverHttp(base: string): ContentSource {
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search)
   const image = await resolveImage(layoutOverHttp('/images/'), params.get('image') ?? 'busybox', { os: 'linux', architecture: '386' })
-  const runtime = browserV86Runtime({ guestUrl: '/guest/', wasmUrl: '/v86/v86.wasm' })
+  // The wasm comes from the bundler's asset handling (the runtime's default), the guest from /guest/.
+  const runtime = browserV86Runtime({ guestUrl: '/guest/' })
   const cmd = JSON.parse(params.get('cmd') ?? '["uname","-a"]') as string[]
   const run = await runtime.start({ image, cmd, options: { cold: params.has('cold') } })
   let firstOutputMs = -1

@@ -6,18 +6,23 @@ import type { SavedState, V86Assets } from './assets.js'
 import { V86Runtime } from './runtime.js'
 
 export interface BrowserV86AssetsOptions {
-  /** Where dist/guest is served: bzImage, bios.bin, states/. */
-  guestUrl: string | URL
-  /** Where node_modules/v86/build/v86.wasm is served. */
-  wasmUrl: string | URL
+  /** Where dist/guest is served (bzImage, bios.bin, states/); default `guest/` beside the page. */
+  guestUrl?: string | URL
+  /** Where v86.wasm is served; default: the bundler's copy of node_modules/v86/build/v86.wasm. */
+  wasmUrl?: string | URL
   /** IndexedDB database for states runs save; `false` keeps nothing. */
   database?: string | false
 }
 
 const STORE = 'states'
 
-export function browserV86Assets(options: BrowserV86AssetsOptions): V86Assets {
-  const base = new URL(String(options.guestUrl).endsWith('/') ? String(options.guestUrl) : `${String(options.guestUrl)}/`, globalThis.location?.href)
+/** vite (and other bundlers) turn this into an emitted asset URL. */
+const bundledWasm = (): URL => new URL('../../../node_modules/v86/build/v86.wasm', import.meta.url)
+
+export function browserV86Assets(options: BrowserV86AssetsOptions = {}): V86Assets {
+  const guest = String(options.guestUrl ?? 'guest/')
+  const base = new URL(guest.endsWith('/') ? guest : `${guest}/`, globalThis.document?.baseURI ?? globalThis.location?.href)
+  const wasmUrl = options.wasmUrl ?? bundledWasm()
   const dbName = options.database === undefined ? 'boxplay-v86' : options.database
   const once = <T>(load: () => Promise<T>): (() => Promise<T>) => {
     let p: Promise<T> | undefined
@@ -35,8 +40,8 @@ export function browserV86Assets(options: BrowserV86AssetsOptions): V86Assets {
   const db = once(() => (dbName ? openDb(dbName) : Promise.resolve(undefined)))
   return {
     wasm: once(async () => {
-      const res = await fetch(options.wasmUrl)
-      if (!res.ok) throw new Error(`cannot load v86.wasm from ${String(options.wasmUrl)}: HTTP ${res.status}`)
+      const res = await fetch(wasmUrl)
+      if (!res.ok) throw new Error(`cannot load v86.wasm from ${String(wasmUrl)}: HTTP ${res.status}`)
       // compileStreaming needs the application/wasm MIME type; fall back when a server lacks it.
       return res.headers.get('content-type')?.startsWith('application/wasm')
         ? WebAssembly.compileStreaming(res)
@@ -66,7 +71,7 @@ export function browserV86Assets(options: BrowserV86AssetsOptions): V86Assets {
 }
 
 /** The v86 runtime wired for a page or a worker. */
-export function browserV86Runtime(options: BrowserV86AssetsOptions): V86Runtime {
+export function browserV86Runtime(options: BrowserV86AssetsOptions = {}): V86Runtime {
   return new V86Runtime({ assets: browserV86Assets(options), log: (m) => console.info(`v86: ${m}`) })
 }
 
