@@ -131,6 +131,15 @@ describe('v86 runtime (Node)', () => {
     }
   })
 
+  test('kill() before the command has started stops the VM and says so', async () => {
+    const image = await bundled('busybox')
+    const r = await runtime.start({ image, cmd: ['sleep', '600'] })
+    r.kill()
+    const status = await r.exit
+    expect(status).toMatchObject({ code: 137, signal: 'SIGKILL', reason: 'killed' })
+    expect(status.message).toMatch(/before the command started/)
+  })
+
   test('a timeout stops the VM', async () => {
     const r = await run({ cmd: ['sleep', '600'], limits: { timeoutMs: 3000 } })
     expect(r.status.reason).toBe('timeout')
