@@ -33,7 +33,10 @@ export async function buildPlayground(root: string, outDir = join(root, PLAYGROU
     configFile: false,
     root: join(root, 'web'),
     base: './',
+    publicDir: false,
     logLevel: 'warn',
+    // The wasi runtime's worker imports modules of its own.
+    worker: { format: 'es' },
     build: {
       outDir,
       emptyOutDir: true,

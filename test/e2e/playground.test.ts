@@ -49,6 +49,15 @@ describe('deep links against boxplay serve', () => {
     await page.close()
   })
 
+  it('runs python in a WASI worker', async () => {
+    const { page, errors } = await openPage(browser, deepLink(serve.origin, { image: 'python', runtime: 'wasi', cmd: "-c 'print(6*7)'" }))
+    const text = await waitForTerminal(page, /\[exited with code 0\]/, 60_000)
+    expect(text).toMatch(/^42$/m)
+    await screenshot(page, 'e2e-wasi-python')
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
   it('gives an interactive shell a terminal that takes keystrokes', async () => {
     const { page } = await openPage(browser, deepLink(serve.origin, { image: 'busybox', runtime: 'native' }))
     await page.waitForTimeout(300)
@@ -96,6 +105,29 @@ describe('deep links against boxplay serve', () => {
     await page.close()
   })
 
+  it('compares one image in all three runtimes: three kernels, or none', async () => {
+    const { page } = await openPage(browser, deepLink(serve.origin, { image: 'hello', compare: 'v86,wasi,native' }))
+    const columns = page.locator('boxplay-app bp-compare section[data-runtime]')
+    await expect.poll(() => columns.evaluateAll((els) => els.map((e) => e.getAttribute('data-state'))), { timeout: 120_000 }).toEqual(['exited', 'exited', 'exited'])
+    const outputs = await page.locator('boxplay-app bp-compare section[data-runtime] pre').allInnerTexts()
+    expect(outputs[0]).toMatch(/kernel: .*6\.1\.\d+/)
+    expect(outputs[1]).toMatch(/kernel: .*wasi/)
+    expect(outputs[2]).toContain(release())
+    await screenshot(page, 'e2e-compare-three')
+    await page.close()
+  })
+
+  it('shows in the file panel what a WASI run wrote', async () => {
+    const { page } = await openPage(browser, deepLink(serve.origin, { image: 'hello', runtime: 'wasi', cmd: '--write /tmp/from-wasi.txt hello-files' }))
+    await waitForTerminal(page, /\[exited with code 0\]/, 60_000)
+    await page.locator('boxplay-app #tab-files').click()
+    const changes = page.locator('boxplay-app bp-file-panel section[aria-label=Changes]')
+    await expect.poll(() => changes.innerText(), { timeout: 15_000 }).toMatch(/\+ \/tmp\/from-wasi\.txt/)
+    await changes.getByText('/tmp/from-wasi.txt').click()
+    await expect.poll(() => page.locator('boxplay-app bp-file-panel pre').innerText()).toContain('hello-files')
+    await page.close()
+  })
+
   it('shows in the file panel what a v86 run wrote, compared with the image', async () => {
     const { page } = await openPage(browser, deepLink(serve.origin, { image: 'busybox', runtime: 'v86', cmd: "sh -c 'echo written-by-the-guest > /root/note.txt'" }))
     await waitForTerminal(page, /\[exited with code 0\]/, 60_000)
@@ -136,6 +168,12 @@ describe('the static build', () => {
       const { page, errors } = await openPage(browser, deepLink(served.url, { image: 'busybox', runtime: 'v86', cmd: "sh -c 'echo static $((40+2))'" }))
       const text = await waitForTerminal(page, /\[exited with code 0\]/, 60_000)
       expect(text).toMatch(/^static 42$/m)
+      // and the WASI runtime, switched to from the same page
+      await page.locator('boxplay-app bp-image-picker select').selectOption('python:latest')
+      await page.locator('boxplay-app bp-runtime-switch label[data-runtime=wasi]').click()
+      await page.locator('boxplay-app #cmd').fill("-c 'print(2**10)'")
+      await page.locator('boxplay-app #run').click()
+      expect(await waitForTerminal(page, /^1024$[\s\S]*\[exited with code 0\]/m, 60_000)).toBeTruthy()
       const native = page.locator('boxplay-app bp-runtime-switch label[data-runtime=native]')
       expect(await native.locator('.reason').textContent()).toMatch(/static playground/)
       expect(await page.locator('boxplay-app .badge').textContent()).toMatch(/static playground/)

@@ -16,7 +16,11 @@ async function makeV86(): Promise<Runtime> {
 }
 
 async function makeWasi(): Promise<Runtime> {
-  throw new Error('the wasi runtime is not wired into the playground yet')
+  const { browserWasiRuntime } = await import('../runtimes/wasi/browser.js')
+  const runtime = browserWasiRuntime()
+  // A warm worker makes the first run start as fast as the later ones.
+  if ((await runtime.available()).ok) void runtime.prewarm(1).catch(() => {})
+  return runtime
 }
 
 export function browserRuntime(id: 'v86' | 'wasi', _base: string): Promise<Runtime> {

@@ -98,6 +98,9 @@ export class BoxplayLesson extends LitElement {
   private serverAddress: ServerAddress | undefined
   private stepStart = 0
   private checking = false
+  private sessionReady = false
+  /** Commands the learner has run in this lesson (any sandbox): for course pages and tests. */
+  commandCount = 0
   private recheck = false
   private completed = false
   private observer: IntersectionObserver | undefined
@@ -153,6 +156,11 @@ export class BoxplayLesson extends LitElement {
     return (this.renderRoot.querySelector('bp-terminal') as TerminalView | null) ?? undefined
   }
 
+  /** Starting a sandbox, running a command or a check: not waiting for the learner. */
+  get busy(): boolean {
+    return !this.sessionReady || this.checking || (this.session?.busy ?? true)
+  }
+
   /** What the terminal shows (scrollback included): for course pages and tests. */
   terminalText(): string {
     return this.terminal?.text() ?? ''
@@ -205,6 +213,7 @@ export class BoxplayLesson extends LitElement {
 
   private async startSandbox(id: LessonRuntimeId): Promise<LessonSession | undefined> {
     const generation = ++this.generation
+    this.sessionReady = false
     this.current = id
     const label = RUNTIME_LABELS[id]
     this.status = `Starting ${label}…`
@@ -233,9 +242,13 @@ export class BoxplayLesson extends LitElement {
       }
       this.session = session
       terminal?.attach(session.feed)
-      session.onCommandDone(() => void this.checkStep(false))
+      session.onCommandDone(() => {
+        this.commandCount++
+        void this.checkStep(false)
+      })
       await session.ready
       if (generation !== this.generation) return undefined
+      this.sessionReady = true
       this.status = `${label}: ready in ${((performance.now() - t0) / 1000).toFixed(2)} s`
       this.stepStart = session.transcript().length
       void session.ended.then((why) => {

@@ -14,12 +14,17 @@ const CHECK_TIMEOUT_MS = 30_000
 export class CommandSession extends SessionBase implements LessonSession {
   private line = ''
   private running: Run | undefined
+  private executing = false
   private readonly program: string
 
   private constructor(private readonly o: SessionOptions) {
     super(o.id)
     const entry = o.image.config.Entrypoint?.[0] ?? o.image.config.Cmd?.[0] ?? o.image.name
     this.program = entry.split('/').pop()!.replace(/\.wasm$/, '')
+  }
+
+  get busy(): boolean {
+    return this.running !== undefined || this.executing
   }
 
   static async start(o: SessionOptions): Promise<CommandSession> {
@@ -83,6 +88,15 @@ export class CommandSession extends SessionBase implements LessonSession {
   }
 
   private async execute(line: string): Promise<void> {
+    this.executing = true
+    try {
+      await this.executeLine(line)
+    } finally {
+      this.executing = false
+    }
+  }
+
+  private async executeLine(line: string): Promise<void> {
     let args: string[]
     try {
       args = this.args(line)

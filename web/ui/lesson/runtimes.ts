@@ -53,9 +53,14 @@ export interface ServerAddress {
   token?: string
 }
 
-/** `server="http://127.0.0.1:4173/?token=…"`: the token may ride in the URL a teacher pastes. */
+/**
+ * `server="http://127.0.0.1:4173/?token=…"`: the token may ride in the URL a teacher pastes.
+ * `server="."`: the page's own origin, for pages `boxplay serve` serves itself (the lessons at
+ * /lessons/): its token cookie, set when the learner opened the URL it printed, is sent.
+ */
 export function parseServerAttribute(text: string | null | undefined, token?: string | null): ServerAddress | undefined {
   if (!text) return undefined
+  if (text === '.') return token ? { baseUrl: '', token } : { baseUrl: '' }
   let url: URL
   try {
     url = new URL(text, globalThis.location?.href)

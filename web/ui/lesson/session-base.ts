@@ -37,6 +37,8 @@ export interface LessonSession {
   onCommandDone(listener: () => void): void
   /** Learner-visible output so far, escape sequences removed (for output checks). */
   transcript(): string
+  /** A command or a check is under way (the prompt is not waiting for the learner). */
+  readonly busy: boolean
   dispose(): void
 }
 

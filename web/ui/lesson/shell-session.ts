@@ -40,6 +40,10 @@ export class ShellSession extends SessionBase implements LessonSession {
   private readonly encoder = new TextEncoder()
   private idleWaiters: (() => void)[] = []
 
+  get busy(): boolean {
+    return !this.idle || this.current !== undefined || this.queue.length > 0
+  }
+
   static async start(o: SessionOptions): Promise<ShellSession> {
     const session = new ShellSession(o.id)
     session.run = await o.runtime.start({
