@@ -374,21 +374,34 @@ export class FsView {
   /** The changes as a tree that shares nothing unchanged: see DeltaNode. */
   delta(): DeltaNode {
     if (!this.changed) return { kind: 'same', path: '/' }
-    return this.deltaOf(this.base, '') ?? { kind: 'same', path: '/' }
+    // Where each image node lives in the image: an unchanged node may have moved (rename).
+    const basePaths = new Map<Node, string>([[this.base, '/']])
+    const visit = (dir: DirNode, prefix: string): void => {
+      for (const [name, child] of dir.entries) {
+        const path = `${prefix}/${name}`
+        if (!basePaths.has(child)) basePaths.set(child, path)
+        if (child.kind === 'dir') visit(child, path)
+      }
+    }
+    visit(this.base, '')
+    return this.deltaOf(this.base, basePaths) ?? { kind: 'same', path: '/' }
   }
 
-  private deltaOf(original: Node, path: string): DeltaNode | undefined {
+  private deltaOf(original: Node, basePaths: ReadonlyMap<Node, string>): DeltaNode | undefined {
     const node = this.cur(original)
     if (node.kind !== 'dir') return this.isChanged(node) ? node : undefined
     let anyChanged = this.isChanged(node)
     const entries = new Map<string, DeltaNode>()
     for (const [name, child] of node.entries) {
-      const childPath = `${path}/${name}`
-      const d = this.deltaOf(child, childPath)
-      if (d !== undefined) anyChanged = true
-      entries.set(name, d ?? { kind: 'same', path: childPath })
+      const d = this.deltaOf(child, basePaths)
+      const path = basePaths.get(child)
+      if (d === undefined && path !== undefined) entries.set(name, { kind: 'same', path })
+      else {
+        anyChanged = true
+        entries.set(name, d ?? this.cur(child))
+      }
     }
-    if (!anyChanged) return undefined
+    if (!anyChanged && basePaths.has(original)) return undefined
     return { kind: 'dir', mode: node.mode, uid: node.uid, gid: node.gid, mtime: node.mtime, entries }
   }
 }
