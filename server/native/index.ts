@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
-import { arch, platform } from 'node:os'
+import { arch, platform, release } from 'node:os'
 import type { Platform } from '../../web/oci/platform.js'
 import { resolveProcess, type Availability, type Run, type RunImage, type RunSpec, type Runtime } from '../../web/runtimes/runtime.js'
 import { loadCore, type LoadedCore } from './core.js'
@@ -96,6 +96,7 @@ export class NativeRuntime implements Runtime {
     const hostname = spec.hostname ?? randomBytes(6).toString('hex')
     run.facts.hostname = hostname
     run.facts.containerId = id
+    run.facts.kernel = release() // a container borrows the host's kernel
     const coreSpec: CoreSpec = {
       id,
       ownerPid: process.pid,

@@ -30,9 +30,11 @@ async function run(cmd: string, extra: Partial<RunSpec> = {}, layers?: string[],
 
 describe('a native container', () => {
   it('runs the command as PID 1 under its own hostname, with only loopback', async () => {
-    const { stdout, status, run: r } = await run('echo pid=$$; hostname; ls /sys/class/net; cat /proc/1/cmdline | tr "\\0" " "')
+    const { stdout, status, run: r } = await run('echo pid=$$; hostname; ls /sys/class/net; cat /proc/1/cmdline | tr "\\0" " "; echo; ulimit -n; uname -r')
     expect(status).toEqual({ code: 0, reason: 'exited' })
-    const [pid, host, nets, cmdline] = stdout.trim().split('\n')
+    const [pid, host, nets, cmdline, nofile, kernel] = stdout.trim().split('\n')
+    expect(nofile).toBe('1024') // the default NOFILE rlimit
+    expect(kernel).toBe(r.facts.kernel)
     expect(pid).toBe('pid=1')
     expect(host).not.toBe(hostname())
     expect(host).toBe(r.facts.hostname)
