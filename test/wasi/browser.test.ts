@@ -70,6 +70,13 @@ describe('wasi runtime in Chromium', () => {
     expect(r.status).toEqual({ code: 3, reason: 'exited' })
   })
 
+  it('python REPL on the cooked tty: echo, line editing, result, Ctrl-D', async () => {
+    const keys = [...'print(6*8', '\x7f', ...'7)', '\r']
+    const r = await page.evaluate((k) => window.boxplayWasi.pythonRepl(k), keys)
+    expect(r.transcript).toContain('>>> print(6*8\b \b7)\r\n42\r\n>>> ')
+    expect(r.status).toMatchObject({ code: 0, reason: 'exited' })
+  })
+
   it('conformance programs pass in the browser too', async () => {
     for (const name of ['files', 'dirs']) {
       const r = await runProgram(name, { conformanceTree: true })

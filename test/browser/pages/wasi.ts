@@ -112,6 +112,18 @@ const api = {
     show('echo (interactive)', seen.text + `[exit ${status.code}]\n`)
     return { transcript: seen.text, status, sawReadyBeforeInput }
   },
+  /** Python's REPL on a cooked tty: keys typed one at a time, as a terminal sends them. */
+  async pythonRepl(keys: string[]): Promise<{ transcript: string; status: ExitStatus }> {
+    const run = await runtime.start({ image: await image('python'), tty: { cols: 80, rows: 24 } })
+    const seen = transcript(run)
+    await seen.waitFor('>>> ')
+    for (const key of keys) run.write(key)
+    await seen.waitFor('42\r\n>>> ')
+    run.write('\x04')
+    const status = await run.exit
+    show('python (tty)', seen.text + `[exit ${status.code}]\n`)
+    return { transcript: seen.text, status }
+  },
   async killSpin(afterMs: number): Promise<ExitStatus> {
     const run = await runtime.start({ image: await program('limits'), cmd: ['spin'] })
     setTimeout(() => run.kill(), afterMs)

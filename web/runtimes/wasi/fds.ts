@@ -51,6 +51,10 @@ export class FileFd extends Fd {
     return { ret: 0, fdstat: fdstat(wasi.FILETYPE_REGULAR_FILE, this.append ? wasi.FDFLAGS_APPEND : 0, rights) }
   }
 
+  override fd_fdstat_set_rights(): number {
+    return 0 // rights only ever shrink, and this engine does not enforce them beyond read/write
+  }
+
   override fd_fdstat_set_flags(flags: number): number {
     this.append = (flags & wasi.FDFLAGS_APPEND) !== 0
     return 0
