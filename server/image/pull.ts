@@ -30,6 +30,8 @@ export interface PullOptions {
   concurrency?: number
   progress?: Progress
   env?: NodeJS.ProcessEnv
+  /** Give up on a blob (and retry it) when no data arrives for this long (default 30 s). */
+  idleTimeoutMs?: number
 }
 
 export interface PullResult {
@@ -150,7 +152,7 @@ export async function pull(store: Store, refText: string, opts: PullOptions = {}
       progress.done(d.digest, 'already exists')
     }
     await pool(todo, opts.concurrency ?? 3, async (d) => {
-      await fetchBlob(store, client, tmp, repo, d, progress)
+      await fetchBlob(store, client, tmp, repo, d, progress, opts.idleTimeoutMs ?? 30_000)
       result.blobsFetched++
       result.bytesFetched += d.size
     })
@@ -171,14 +173,14 @@ export async function pull(store: Store, refText: string, opts: PullOptions = {}
 }
 
 /** One blob, retried (from the start) when the connection drops mid-way. */
-async function fetchBlob(store: Store, client: RegistryClient, tmp: TempDir, repo: string, d: Descriptor, progress: Progress): Promise<void> {
+async function fetchBlob(store: Store, client: RegistryClient, tmp: TempDir, repo: string, d: Descriptor, progress: Progress, idleMs: number): Promise<void> {
   const label = d.digest.slice(7, 19)
   const attempts = 3
   for (let attempt = 1; ; attempt++) {
     progress.start(d.digest, label, d.size)
     try {
       const { stream } = await client.getBlob(repo, d.digest, d.size)
-      await store.putBlob(tmp, stream, { digest: d.digest, size: d.size }, (n) => progress.advance(d.digest, n))
+      await store.putBlob(tmp, withIdleTimeout(stream, idleMs, d.digest), { digest: d.digest, size: d.size }, (n) => progress.advance(d.digest, n))
       progress.done(d.digest, `pull complete (${humanBytes(d.size)})`)
       return
     } catch (e) {
@@ -189,6 +191,35 @@ async function fetchBlob(store: Store, client: RegistryClient, tmp: TempDir, rep
       }
       await new Promise((r) => setTimeout(r, 250 * attempt))
     }
+  }
+}
+
+/**
+ * Fails a download that stops delivering data. A dropped connection does not always surface
+ * as an error from fetch's body stream (a paused socket may never see the close), and a
+ * stalled server would otherwise hang the pull forever.
+ */
+async function* withIdleTimeout(source: AsyncIterable<Uint8Array>, ms: number, digest: string): AsyncGenerator<Uint8Array> {
+  const it = source[Symbol.asyncIterator]()
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RegistryError(`download of blob ${digest} stalled: no data for ${ms / 1000} s; try again`, 'NETWORK')),
+        ms,
+      )
+    })
+    let next: IteratorResult<Uint8Array>
+    try {
+      next = await Promise.race([it.next(), timeout])
+    } catch (e) {
+      void it.return?.(undefined)?.catch(() => undefined) // releases the connection when it can
+      throw e
+    } finally {
+      clearTimeout(timer)
+    }
+    if (next.done) return
+    yield next.value
   }
 }
 

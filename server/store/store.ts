@@ -7,9 +7,9 @@ import { join } from 'node:path'
 import { type ContentSource, type ResolvedImage, resolveImage } from '../../web/oci/image.js'
 import { type Descriptor, sniffManifestMediaType } from '../../web/oci/manifest.js'
 import { isDigest } from '../../web/oci/digest.js'
-import type { Platform } from '../../web/oci/platform.js'
+import { type Platform, formatPlatform } from '../../web/oci/platform.js'
 import type { RunImage } from '../../web/runtimes/runtime.js'
-import { type Expected, type Written, commitBlob, digestHex, readVerified, writeVerified } from './blobs.js'
+import { BlobError, type Expected, type Written, commitBlob, digestHex, readVerified, writeVerified } from './blobs.js'
 import { ensureLayer, layerDir, type LayerCacheOptions } from './layer-cache.js'
 import { type LayoutPaths, REF_NAME, type RawIndex, initLayout, layoutPaths, readIndex, refName, writeJsonAtomic } from './layout.js'
 import { withLock } from './lock.js'
@@ -237,7 +237,16 @@ export class Store {
   /** An image narrowed to one platform, ready for a runtime. */
   async runImage(name: string, platform?: Platform): Promise<ResolvedImage> {
     const entry = await this.get(name)
-    const image = await resolveImage(this.contentSource(), entry.name ?? entry.descriptor.digest, platform)
+    let image: ResolvedImage
+    try {
+      image = await resolveImage(this.contentSource(), entry.name ?? entry.descriptor.digest, platform)
+    } catch (e) {
+      if (e instanceof BlobError && /not in the store/.test(e.message) && platform) {
+        const p = formatPlatform(platform)
+        throw new StoreError(`image ${entry.name ?? entry.descriptor.digest} has no ${p} content in the store: pull it with --platform ${p}`)
+      }
+      throw e
+    }
     const missing = image.layers.filter((l) => !this.hasBlob(l.digest))
     if (missing.length > 0) {
       throw new StoreError(
