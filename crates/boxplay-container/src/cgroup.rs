@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 const ROOT: &str = "/sys/fs/cgroup";
 const CFS_PERIOD_US: u64 = 100_000;
+/// The v2 leaf that holds the server's own processes once runs need controllers beside it.
+const HOST_LEAF: &str = "boxplay-host";
 const V1_CONTROLLERS: [&str; 4] = ["memory", "pids", "cpu", "cpuacct"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,10 +104,17 @@ impl RunCgroup {
 
     fn create_v2(&mut self, proc_cgroup: &str, name: &str, wants_limits: bool) -> Result<()> {
         let own = own_path(proc_cgroup, "").ok_or_else(|| sys::Error { what: "no cgroup v2 entry in /proc/self/cgroup".into(), errno: 0 })?;
+        // A server moved into its leaf earlier (below) nests runs beside that leaf.
+        let own = own.strip_suffix(&format!("/{HOST_LEAF}")).unwrap_or(&own);
         let parent = Path::new(ROOT).join(own.trim_start_matches('/'));
-        // Controllers must be enabled in the parent for the child to have them; a parent that
-        // holds processes itself refuses (the "no internal processes" rule) unless it is the root.
-        let enabled = write(&parent.join("cgroup.subtree_control"), "+memory +pids +cpu");
+        // Controllers must be enabled in the parent for the child to have them; a non-root
+        // parent that holds processes itself refuses (EBUSY, the "no internal processes" rule).
+        // Then its processes (the server among them) move to a leaf beside the runs, as
+        // systemd's init.scope does, and the controllers can be enabled.
+        let mut enabled = write(&parent.join("cgroup.subtree_control"), "+memory +pids +cpu");
+        if matches!(&enabled, Err(e) if e.errno == libc::EBUSY) {
+            enabled = move_processes_to_leaf(&parent).and_then(|()| write(&parent.join("cgroup.subtree_control"), "+memory +pids +cpu"));
+        }
         if let Err(e) = enabled {
             let have = fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
             if wants_limits && !(have.contains("memory") && have.contains("pids") && have.contains("cpu")) {
@@ -217,6 +226,28 @@ impl RunCgroup {
     pub fn remove(&self) -> Option<String> {
         remove_dirs(&self.dirs)
     }
+}
+
+/// Moves every process of the v2 cgroup `parent` into `parent/boxplay-host`.
+fn move_processes_to_leaf(parent: &Path) -> Result<()> {
+    let leaf = parent.join(HOST_LEAF);
+    match fs::create_dir(&leaf) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e).context(|| format!("create cgroup {}", leaf.display())),
+        _ => {}
+    }
+    // Processes may fork while we move them: a few passes until the parent is empty.
+    for _ in 0..5 {
+        let procs = fs::read_to_string(parent.join("cgroup.procs")).context(|| format!("list {}", parent.display()))?;
+        let pids: Vec<&str> = procs.lines().filter(|l| !l.trim().is_empty()).collect();
+        if pids.is_empty() {
+            return Ok(());
+        }
+        for pid in pids {
+            // A process that exited meanwhile is not an error.
+            let _ = fs::write(leaf.join("cgroup.procs"), pid);
+        }
+    }
+    Ok(())
 }
 
 fn quota(cpus: f64) -> u64 {
