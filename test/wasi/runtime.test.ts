@@ -183,6 +183,9 @@ describe('limits and failures', () => {
     expect(mib).toBeLessThan(32)
     expect(status).toMatchObject({ code: 1, reason: 'memory' })
     expect(status.message).toContain('32 MiB')
+    // a failure far from the cap is an ordinary exit
+    const usage = await runToEnd(runtime, { image, cmd: [], limits: { memoryBytes: 32 * 1048576 } })
+    expect(usage.status).toEqual({ code: 64, reason: 'exited' })
   })
 
   it('a module that needs more memory than the cap to start is refused with reason memory', async () => {

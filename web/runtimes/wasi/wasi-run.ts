@@ -160,7 +160,7 @@ export class WasiRun extends RunBase {
     const used = result.memoryPages * PAGE_BYTES
     // A failed allocation happens inside the program (malloc returns NULL), so the only
     // sign we get is a run that failed while its memory stood close to the cap.
-    const nearCap = cap !== undefined && used + 16 * 1048576 >= cap
+    const nearCap = cap !== undefined && used + Math.max(2 * 1048576, cap / 16) >= cap
     if (o.kind === 'exit') {
       if (o.code !== 0 && nearCap) {
         return { code: o.code, reason: 'memory', message: `the program failed with its memory at ${mib(used)} of its ${mib(cap!)} cap` }
