@@ -82,7 +82,12 @@ async function loadLayoutDir(store: Store, dir: string): Promise<LoadResult> {
   }
   const index = await readIndex(join(dir, 'index.json'))
   const blobPath = (digest: string) => join(dir, 'blobs', 'sha256', digest.slice(7))
-  const read = async (digest: string) => (existsSync(blobPath(digest)) ? readVerified(blobPath(digest), digest) : undefined)
+  const read = async (digest: string) => {
+    if (!existsSync(blobPath(digest))) return undefined
+    return readVerified(blobPath(digest), digest).catch((e: Error) => {
+      throw new LoadError(`${dir}: blobs/sha256/${digest.slice(7)} does not match its digest (${e.message.replace(/^.*has digest/, 'it has digest').replace(/: the store.*$/, '')}): the layout is corrupt`)
+    })
+  }
   return store.withTemp(async (tmp) => {
     const items: { name: string | undefined; descriptor: Descriptor }[] = []
     const required: string[] = []
