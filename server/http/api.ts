@@ -77,6 +77,8 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, url: 
   if (head === 'images') {
     if (parts.length === 1) {
       if (method !== 'GET') throw methodNotAllowed('GET')
+      // ?brief: names only ({name}), without reading every image's manifests.
+      if (url.searchParams.has('brief') && ctx.images.names) return sendJson(res, 200, (await ctx.images.names()).map((name) => ({ name })))
       return sendJson(res, 200, await ctx.images.list())
     }
     if (second === 'pull' && parts.length === 2) {

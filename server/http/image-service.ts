@@ -14,6 +14,8 @@ export interface PullOptions {
 export interface ImageService {
   /** The listing `boxplay images --json` prints. */
   list(): Promise<unknown[]>
+  /** Just the names: cheap, for a page that only needs to know what exists. */
+  names?(): Promise<string[]>
   /** What `boxplay inspect NAME --json` prints. */
   inspect(name: string): Promise<unknown>
   /** Pulls REF into the store; resolves with the name it is stored under. */

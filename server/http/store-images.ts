@@ -67,6 +67,9 @@ export function storeImages(store: Store, verbs: StoreVerbs = defaultVerbs): Ima
       for (const entry of await store.entries()) out.push(await summarizeImage(store, entry))
       return out.sort((a, b) => (a.name ?? '~').localeCompare(b.name ?? '~'))
     },
+    async names() {
+      return (await store.entries()).map((e) => e.name).filter((n): n is string => n !== undefined).sort()
+    },
     async inspect(name) {
       return inspectImage(store, await store.get(name))
     },

@@ -38,6 +38,8 @@ describe('images from the store', () => {
     const byName = new Map(list.map((i) => [i.name, i.platforms]))
     expect(byName.get('busybox:latest')).toEqual(['linux/386'])
     expect(byName.get('hello:latest')).toEqual(expect.arrayContaining(['linux/386', 'wasi/wasm']))
+    const brief = (await api('/api/images?brief')).json() as { name: string }[]
+    expect(brief.map((i) => i.name)).toEqual([...byName.keys()].sort())
   })
 
   it('inspects an image by its short name, and 404s an unknown one with words', async () => {

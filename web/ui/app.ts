@@ -13,7 +13,7 @@ import type { CompareColumn } from './compare-view.js'
 import { RUNTIME_IDS, formatDeepLink, joinCommand, parseDeepLink, splitCommand, type RuntimeId } from './deep-link.js'
 import { ImageCatalog } from './image-catalog.js'
 import { detectEnv, type PageEnv } from './page-env.js'
-import { loadRuntimes, platformFor, type RuntimeChoice } from './runtime-choices.js'
+import { loadRuntimes, pendingChoice, platformFor, type RuntimeChoice } from './runtime-choices.js'
 import type { SwitchOption } from './runtime-switch.js'
 import type { TerminalView } from './terminal-view.js'
 import { theme } from './theme.js'
@@ -160,12 +160,17 @@ export class PlaygroundApp extends LitElement {
       this.env = await detectEnv()
       this.catalog = new ImageCatalog(this.env)
       this.catalog.onProgress(this.onProgress)
-      const [runtimes] = await Promise.all([loadRuntimes(this.env), this.catalog.refresh()])
-      this.runtimes = runtimes
+      this.runtimes = RUNTIME_IDS.map(pendingChoice)
+      const loading = loadRuntimes(this.env)
+      loading.forEach((p, i) => void p.then((c) => (this.runtimes = this.runtimes.map((r, j) => (j === i ? c : r)))))
+      await this.catalog.refresh()
       this.pickerEntries = this.catalog.entries.map((e) => ({ name: e.name, origin: e.origin }))
       if (link.cmd) this.command = joinCommand(link.cmd)
       const wanted = link.image ?? (this.catalog.find('busybox') ? 'busybox' : this.catalog.entries[0]?.name)
       if (!wanted) throw new Error('no images are available: the bundled images were not found (build them with `npm run setup`)')
+      // A deep link waits only for the runtimes it names; the others fill in as they load.
+      const named = link.compare ?? (link.runtime ? [link.runtime] : RUNTIME_IDS)
+      await Promise.all(named.map((id) => loading[RUNTIME_IDS.indexOf(id)]))
       await this.selectImage(wanted, link.runtime ?? link.compare?.[0])
       this.busy = false
       if (link.compare) {

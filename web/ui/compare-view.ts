@@ -44,6 +44,7 @@ export class CompareView extends LitElement {
       table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
       th, td { text-align: left; border-bottom: 1px solid var(--bp-border); padding: 0.35rem 0.5rem; vertical-align: top; overflow-wrap: anywhere; }
       .state { font-size: 0.85rem; }
+      th[scope='row'] { min-width: 8rem; }
       .table-wrap { overflow-x: auto; }
     `,
   ]

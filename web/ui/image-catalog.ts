@@ -45,7 +45,7 @@ export class ImageCatalog {
   async refresh(): Promise<void> {
     const dropped = this.entries.filter((e) => e.origin === 'dropped')
     if (this.env.mode === 'served' && this.env.authorized) {
-      const res = await fetch(`${this.base}/api/images`, { credentials: 'same-origin', cache: 'no-store' })
+      const res = await fetch(`${this.base}/api/images?brief`, { credentials: 'same-origin', cache: 'no-store' })
       if (!res.ok) throw new Error(`the server could not list its images: ${((await res.json()) as { error?: string }).error ?? res.status}`)
       const source = new ServerSource(this.base, { onProgress: this.report })
       const names = ((await res.json()) as unknown[]).map(nameOf).filter((n): n is string => n !== undefined)

@@ -34,15 +34,21 @@ async function choice(id: RuntimeId, make: () => Promise<Runtime>): Promise<Runt
   }
 }
 
-export async function loadRuntimes(env: PageEnv, base = ''): Promise<RuntimeChoice[]> {
-  return Promise.all([
+/** Each runtime as it becomes ready (in RUNTIME_IDS order), so one slow to load holds up no other. */
+export function loadRuntimes(env: PageEnv, base = ''): Promise<RuntimeChoice>[] {
+  return [
     choice('v86', () => browserRuntime('v86', base)),
     choice('wasi', () => browserRuntime('wasi', base)),
     choice('native', async () => {
       if (!env.authorized) throw new Error(env.serverProblem ?? 'no boxplay server')
       return new RemoteRuntime({ baseUrl: base, target: 'native' })
     }),
-  ])
+  ]
+}
+
+/** What the switch shows for a runtime still loading. */
+export function pendingChoice(id: RuntimeId): RuntimeChoice {
+  return { id, ...LABELS[id], runtime: undefined, availability: { ok: false, reason: 'checking…' } }
 }
 
 /** The first of the image's platforms this runtime takes, or why none fits. */

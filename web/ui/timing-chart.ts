@@ -11,7 +11,7 @@ export interface TimingRow {
   phases: readonly Phase[]
 }
 
-const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#9c755f']
+const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#9c755f', '#ff9da7', '#bab0ac', '#1f77b4', '#8c564b']
 
 export class TimingChart extends LitElement {
   static override properties = { rows: { attribute: false } }

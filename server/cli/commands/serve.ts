@@ -105,6 +105,7 @@ export const command: Command = {
     }
     const availability = await native.available()
     if (!availability.ok) ctx.stderr.write(`boxplay serve: the native runtime is unavailable: ${availability.reason}\n`)
+    else void warmLayers(store, native)
     if (!existsSync(join(staticDir, 'index.html'))) {
       ctx.stderr.write('boxplay serve: the playground is not built (dist/playground): run `npm run setup`; the API works meanwhile\n')
     }
@@ -120,4 +121,20 @@ export const command: Command = {
     ctx.stderr.write('boxplay serve: stopped\n')
     return 0
   },
+}
+
+/**
+ * Unpacks the layers of every stored image the native runtime can run, in the background, so
+ * a first run does not wait for it. Failures are left for that run to report.
+ */
+async function warmLayers(store: import('../../store/store.js').Store, native: import('../../native/index.js').NativeRuntime): Promise<void> {
+  for (const entry of await store.entries().catch(() => [])) {
+    if (!entry.name) continue
+    try {
+      const image = await store.runImage(entry.name)
+      if (native.supports(image.platform)) await store.layerDirs(image)
+    } catch {
+      // not runnable here (another platform, layers not pulled): nothing to warm
+    }
+  }
 }

@@ -4,7 +4,7 @@
 // HTTP (JSON under /api/, errors are `{ "error": "words" }` with a 4xx/5xx status):
 //   GET    /api/session                  who am I: { ok, version, allowOrigin }
 //   GET    /api/runtimes                 RuntimeInfo[]
-//   GET    /api/images                   ImageSummary[] (the store's listing)
+//   GET    /api/images                   ImageSummary[] (the store's listing); ?brief: [{name}] only
 //   GET    /api/images/NAME              the store's inspect output for NAME (URL-encoded)
 //   DELETE /api/images/NAME              remove the name (blobs stay until prune)
 //   POST   /api/images/pull              { ref, platform?, insecure? } → NDJSON PullEvent lines
