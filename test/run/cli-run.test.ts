@@ -72,9 +72,13 @@ describe('boxplay run', () => {
   })
 
   it('ends a run at its timeout with the reason in words', () => {
-    const r = boxplay(['run', '--timeout', '1s', 'busybox', '--', 'sleep', '30'])
-    expect(r.code).not.toBe(0)
-    expect(r.stderr).toMatch(/tim(e|ed) ?out/i)
+    for (const runtime of ['native', 'v86']) {
+      const r = boxplay(['run', '--runtime', runtime, '--timeout', '2s', 'busybox', '--', 'sleep', '30'])
+      expect(r.code).toBe(124)
+      expect(r.stderr).toMatch(/tim(e|ed) ?out/i)
+    }
+    const wasi = boxplay(['run', '--timeout', '1s', 'hello', '--runtime', 'wasi', '--', '--sleep', '30000'])
+    expect(wasi.code).toBe(124)
   })
 
   it('runs a plain .wasm file with wasi', () => {

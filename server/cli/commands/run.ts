@@ -19,7 +19,8 @@ export const command: Command = {
     "module's arguments. Options may also follow the image, up to the command or `--`.",
     '',
     "Exits with the program's code; 125 when boxplay itself fails, 126 when the command cannot be",
-    'run, 127 when it is not found, 128+N when the program was ended by signal N.',
+    'run, 127 when it is not found, 128+N when the program was ended by signal N, 124 when --timeout',
+    'ended it (as timeout(1) does).',
   ].join('\n'),
   options: [
     { name: 'runtime', short: 'r', value: true, placeholder: 'R', description: 'v86, wasi or native' },
@@ -146,6 +147,8 @@ async function attach(ctx: CommandContext, run: Run, io: { interactive: boolean;
 export function exitCode(status: ExitStatus): number {
   // 126/127 say the command could not be run or found; any other failure is boxplay's own.
   if (status.reason === 'error') return status.code >= 125 ? status.code : EXIT_FAILURE
+  // Whatever signal ended it, a run stopped by --timeout exits as timeout(1) does.
+  if (status.reason === 'timeout') return 124
   if (status.signal) {
     const n = (constants.signals as Record<string, number | undefined>)[status.signal]
     if (n !== undefined) return 128 + n
