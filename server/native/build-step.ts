@@ -1,6 +1,7 @@
 // Build step `native-core`: the Rust core (crates/) → dist/core/
 //   boxplay-core.linux-x64-gnu.node   the Node-API addon, built by `napi build --platform`
 //   boxplay-init                      the per-run helper binary it spawns
+//   seccomp-<hash>.bpf                the default seccomp filter, compiled once
 // Cargo takes crates from Debian's librust-*-dev through .cargo/config.toml (offline); the
 // Rust toolchain itself (rustc/cargo ≥ 1.70) must be on PATH.
 
@@ -48,6 +49,8 @@ export const nativeCoreStep: BuildStep = {
       opts,
     )
     copyFileSync(join(targetDir, TARGET, 'release', 'boxplay-init'), join(out, 'boxplay-init'))
+    // Compiles the default seccomp filter once into dist/core/seccomp-<hash>.bpf (see seccomp.rs).
+    execFileSync(join(out, 'boxplay-init'), ['--prepare'], opts)
     ctx.log(`built ${out}`)
   },
 }

@@ -23,6 +23,8 @@ pub struct ChildInput<'a> {
     /// which the kernel does without the global lock a move by pid needs (ms → µs).
     pub cgroup_tasks: &'a [OwnedFd],
     pub rootless: bool,
+    /// The seccomp BPF program to load last (None: the spec turned seccomp off).
+    pub seccomp: Option<&'a [u8]>,
     pub sync: OwnedFd,
 }
 
@@ -146,8 +148,8 @@ fn setup_and_exec(input: &ChildInput) -> Result<Never> {
     sys::chdir(if spec.cwd.is_empty() { "/" } else { &spec.cwd })?;
     caps::apply_final(keep, who.uid == 0)?;
     sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0)?;
-    if spec.seccomp {
-        seccomp::load_default()?;
+    if let Some(program) = input.seccomp {
+        seccomp::load(program)?;
     }
 
     let argv: Vec<CString> = spec.argv.iter().map(|a| sys::cstr(a)).collect::<Result<_>>()?;

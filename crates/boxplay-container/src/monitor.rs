@@ -13,6 +13,7 @@
 use crate::cgroup::RunCgroup;
 use crate::child::{self, ChildInput};
 use crate::idmap::{self, IdMap};
+use crate::seccomp;
 use crate::spec::{ContainerSpec, Exited, Started};
 use crate::state::{self, RunDir, RunState};
 use crate::sys::{self, Context, Result};
@@ -75,6 +76,16 @@ impl Cleanup {
 }
 
 pub fn main() -> i32 {
+    // `boxplay-init --prepare`: compile and cache the seccomp program (the build step runs it).
+    if std::env::args().nth(1).as_deref() == Some("--prepare") {
+        return match seccomp::default_program() {
+            Ok(_) => 0,
+            Err(e) => {
+                eprintln!("boxplay-init: {e}");
+                1
+            }
+        };
+    }
     let mut control = Control { fd: CONTROL_FD, buf: Vec::new() };
     let spec: ContainerSpec = match control.line() {
         Ok(Some(line)) => match serde_json::from_str(&line) {
@@ -146,11 +157,12 @@ fn run(spec: &ContainerSpec, control: &mut Control, cleanup: &mut Cleanup) -> Re
         Some(cg) => cg.self_join_files()?,
         None => vec![],
     };
+    let seccomp_program = if spec.seccomp { Some(seccomp::default_program()?) } else { None };
     let (parent_sock, child_sock) = sys::socketpair_seqpacket()?;
     let pid = sys::clone_process(NAMESPACES)?;
     if pid == 0 {
         drop(parent_sock);
-        child::run(ChildInput { spec, run_dir: &run_dir, cgroup_tasks: &cgroup_tasks, rootless: map.rootless, sync: child_sock });
+        child::run(ChildInput { spec, run_dir: &run_dir, cgroup_tasks: &cgroup_tasks, rootless: map.rootless, seccomp: seccomp_program.as_deref(), sync: child_sock });
     }
     drop(child_sock);
     let pidfd = match sys::pidfd_open(pid) {

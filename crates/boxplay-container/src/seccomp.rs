@@ -1,9 +1,15 @@
 //! A default seccomp filter modelled on Docker's default profile: an allowlist, everything
 //! else fails with EPERM. Built with libseccomp (Debian's libseccomp-dev) for both x86_64
 //! and i386, since linux/386 images run natively through IA32 emulation.
+//!
+//! Compiling the rules takes libseccomp milliseconds, more than the rest of a container's
+//! setup; so the BPF program is compiled once, cached beside the helper binary as
+//! `seccomp-<hash of the rules>.bpf` (the build step makes it), and loaded raw per run.
 
 use crate::sys::{self, Result};
 use std::ffi::CString;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::raw::{c_char, c_int, c_uint, c_void};
 
 type Ctx = *mut c_void;
@@ -24,7 +30,7 @@ extern "C" {
     fn seccomp_arch_add(ctx: Ctx, arch_token: u32) -> c_int;
     fn seccomp_syscall_resolve_name(name: *const c_char) -> c_int;
     fn seccomp_rule_add_array(ctx: Ctx, action: u32, syscall: c_int, arg_cnt: c_uint, arg_array: *const ScmpArgCmp) -> c_int;
-    fn seccomp_load(ctx: Ctx) -> c_int;
+    fn seccomp_export_bpf(ctx: Ctx, fd: c_int) -> c_int;
 }
 
 const SCMP_ACT_ALLOW: u32 = 0x7fff_0000;
@@ -111,8 +117,8 @@ fn rule(f: &Filter, action: u32, name: &str, cmps: &[ScmpArgCmp]) {
     }
 }
 
-/// Loads the filter into this process; it applies to everything it execs.
-pub fn load_default() -> Result<()> {
+/// Compiles the default filter with libseccomp into raw BPF (struct sock_filter[]).
+fn compile() -> Result<Vec<u8>> {
     // SAFETY: plain constructor; NULL is checked below.
     let ctx = unsafe { seccomp_init(scmp_act_errno(libc::EPERM)) };
     if ctx.is_null() {
@@ -134,10 +140,97 @@ pub fn load_default() -> Result<()> {
     for p in PERSONALITIES {
         rule(&f, SCMP_ACT_ALLOW, "personality", &[ScmpArgCmp { arg: 0, op: SCMP_CMP_EQ, datum_a: *p, datum_b: 0 }]);
     }
-    // SAFETY: f.0 is a complete filter; loading needs no_new_privs, set by the caller.
-    let rc = unsafe { seccomp_load(f.0) };
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: fds has room for two descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(sys::Error { what: "pipe for the seccomp program".into(), errno: std::io::Error::last_os_error().raw_os_error().unwrap_or(0) });
+    }
+    // SAFETY: both fds were just created and are ours.
+    let (r, w) = unsafe { (std::os::fd::OwnedFd::from_raw_fd(fds[0]), std::os::fd::OwnedFd::from_raw_fd(fds[1])) };
+    // SAFETY: f.0 is a complete filter; the program (a few KiB) fits in the pipe's buffer.
+    let rc = unsafe { seccomp_export_bpf(f.0, w.as_raw_fd()) };
+    drop(w);
     if rc < 0 {
-        return Err(sys::Error { what: "load the seccomp filter".into(), errno: -rc });
+        return Err(sys::Error { what: "compile the seccomp filter".into(), errno: -rc });
+    }
+    let mut program = Vec::new();
+    std::fs::File::from(r).read_to_end(&mut program).map_err(|e| sys::Error { what: format!("read the seccomp program: {e}"), errno: 0 })?;
+    if program.is_empty() || program.len() % 8 != 0 {
+        return sys::err("libseccomp produced an invalid program");
+    }
+    Ok(program)
+}
+
+/// Names the cached program after everything that shapes it.
+fn cache_name() -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h = (h ^ *b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    };
+    eat(b"boxplay-seccomp-v1");
+    for name in ALLOWED {
+        eat(name.as_bytes());
+        eat(b",");
+    }
+    for p in PERSONALITIES {
+        eat(&p.to_le_bytes());
+    }
+    eat(&NAMESPACE_FLAGS.to_le_bytes());
+    format!("seccomp-{h:016x}.bpf")
+}
+
+/// The default filter as raw BPF: from the cache beside the helper binary, or compiled now
+/// (and cached when that directory is writable).
+pub fn default_program() -> Result<Vec<u8>> {
+    let dir = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.to_path_buf()));
+    let path = dir.map(|d| d.join(cache_name()));
+    if let Some(p) = &path {
+        if let Ok(bytes) = std::fs::read(p) {
+            if !bytes.is_empty() && bytes.len() % 8 == 0 {
+                return Ok(bytes);
+            }
+        }
+    }
+    let program = compile()?;
+    if let Some(p) = &path {
+        let tmp = p.with_extension(format!("tmp-{}", std::process::id()));
+        if std::fs::write(&tmp, &program).is_ok() && std::fs::rename(&tmp, p).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+    Ok(program)
+}
+
+#[repr(C)]
+struct SockFprog {
+    len: u16,
+    filter: *const u8,
+}
+
+/// Loads a raw BPF program into this process; it applies to everything it execs.
+/// Needs no_new_privs (set by the caller).
+pub fn load(program: &[u8]) -> Result<()> {
+    let prog = SockFprog { len: (program.len() / 8) as u16, filter: program.as_ptr() };
+    // SAFETY: prog describes `program`, a whole number of 8-byte sock_filter instructions,
+    // alive for the call; the kernel copies it.
+    let ret = unsafe { libc::syscall(libc::SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &prog as *const SockFprog) };
+    if ret < 0 {
+        return Err(sys::Error { what: "load the seccomp filter".into(), errno: std::io::Error::last_os_error().raw_os_error().unwrap_or(0) });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiles_to_whole_instructions_for_both_tables() {
+        let program = compile().unwrap();
+        assert_eq!(program.len() % 8, 0);
+        assert!(program.len() / 8 > 100, "an allowlist of ~300 calls on two tables is a long program");
+        assert!(program.len() / 8 < u16::MAX as usize);
+    }
 }
