@@ -15,6 +15,9 @@ import {
 import { messageOf } from './errors.js'
 import type { ServedRun } from './run-registry.js'
 
+/** Output queued for one client beyond which more output is dropped (and counted). */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024
+
 /** How long an interactive run survives without any attached client (a page reload). */
 const ORPHAN_GRACE_MS = 3000
 
@@ -32,12 +35,27 @@ export function attachSocket(ws: WebSocket, served: ServedRun): void {
     }
   }
 
+  // A client that cannot keep up (a runaway `yes` into a slow link) must not make the server
+  // buffer without bound: past the cap, output is dropped and the client told how much.
+  let dropped = 0
+  const reportDropped = (): void => {
+    if (dropped === 0 || ws.readyState !== ws.OPEN) return
+    ws.send(encodeStdio(STREAM_STDERR, new TextEncoder().encode(`\r\n[boxplay: ${dropped} bytes of output dropped: the connection could not keep up]\r\n`)))
+    dropped = 0
+  }
   const detach = served.attach({
     output(chunk) {
       sendTimings()
-      if (ws.readyState === ws.OPEN) ws.send(encodeStdio(chunk.stream === 'stdout' ? STREAM_STDOUT : STREAM_STDERR, chunk.data))
+      if (ws.readyState !== ws.OPEN) return
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+        dropped += chunk.data.byteLength
+        return
+      }
+      reportDropped()
+      ws.send(encodeStdio(chunk.stream === 'stdout' ? STREAM_STDOUT : STREAM_STDERR, chunk.data))
     },
     exit(status) {
+      reportDropped()
       send({ type: 'exit', status, timings: [...served.run.timings], facts: served.facts() })
       ws.close(1000, 'run exited')
     },

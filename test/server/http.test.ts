@@ -282,6 +282,22 @@ describe('runs', () => {
     expect((await a.done).status.code).toBe(0)
   })
 
+  it('drops output a slow client cannot take, and tells it how much', async () => {
+    const created = await api('/api/runs', { method: 'POST', body: { image: 'sh:latest', cmd: ['sh', '-c', 'head -c 67108864 /dev/zero; echo end >&2'] } })
+    const id = created.json().id as string
+    const a = await attach(server.port, `/api/runs/${id}/attach`, { token: server.token })
+    const socket = (a.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket
+    socket.pause() // a client that stops reading
+    for (let i = 0; i < 200 && (await api(`/api/runs/${id}`)).json().state === 'running'; i++) await new Promise((r) => setTimeout(r, 50))
+    socket.resume()
+    const exit = await a.done
+    expect(exit.status.code).toBe(0)
+    expect(a.stderr()).toMatch(/\[boxplay: \d+ bytes of output dropped: the connection could not keep up\]/)
+    const received = Buffer.byteLength(a.stdout())
+    expect(received).toBeGreaterThan(0)
+    expect(received).toBeLessThan(64 * 1024 * 1024)
+  })
+
   it('says "busy" with 429 past the concurrent-run limit, and accepts runs again after', async () => {
     const ids: string[] = []
     for (let i = 0; i < 3; i++) {
