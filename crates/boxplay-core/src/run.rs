@@ -5,8 +5,7 @@
 use crate::js::{Callback, Message};
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::ffi::CString;
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -85,6 +84,81 @@ fn write_all(fd: RawFd, mut data: &[u8]) -> bool {
     true
 }
 
+/// Starts the helper with `fds` as its fds 0, 1, 2 and 3, in a session of its own (no way
+/// back to the server's terminal), with default signal dispositions and an empty mask.
+/// posix_spawn (vfork-like in glibc) keeps this cheap however large Node's memory is; a
+/// fork would copy its page tables first.
+fn spawn_helper(helper: &str, fds: [&OwnedFd; 4]) -> Result<libc::pid_t, String> {
+    let path = CString::new(helper).map_err(|_| "helper path has a NUL byte".to_string())?;
+    // dup2(n, n) would keep close-on-exec: move any source sitting on 0..=3 out of the way.
+    let mut high: Vec<OwnedFd> = Vec::new();
+    let mut sources = [0 as RawFd; 4];
+    for (i, fd) in fds.iter().enumerate() {
+        sources[i] = if fd.as_raw_fd() <= 3 {
+            // SAFETY: F_DUPFD_CLOEXEC on an fd we hold returns a new fd that we own.
+            let n = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10) };
+            if n < 0 {
+                return Err(io_err("dup"));
+            }
+            // SAFETY: n was just created and is owned by nobody else.
+            high.push(unsafe { OwnedFd::from_raw_fd(n) });
+            n
+        } else {
+            fd.as_raw_fd()
+        };
+    }
+    // SAFETY: the posix_spawn objects are initialised before use and destroyed after; every
+    // pointer passed lives until posix_spawn returns; argv and envp are NULL-terminated.
+    unsafe {
+        let mut actions: libc::posix_spawn_file_actions_t = std::mem::zeroed();
+        let mut attr: libc::posix_spawnattr_t = std::mem::zeroed();
+        libc::posix_spawn_file_actions_init(&mut actions);
+        libc::posix_spawnattr_init(&mut attr);
+        for (target, source) in sources.iter().enumerate() {
+            libc::posix_spawn_file_actions_adddup2(&mut actions, *source, target as libc::c_int);
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::posix_spawnattr_setsigmask(&mut attr, &empty);
+        libc::posix_spawnattr_setsigdefault(&mut attr, &all);
+        libc::posix_spawnattr_setflags(&mut attr, (libc::POSIX_SPAWN_SETSID | libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short);
+        let argv = [path.as_ptr() as *mut libc::c_char, std::ptr::null_mut()];
+        let envp = [std::ptr::null_mut::<libc::c_char>()];
+        let mut pid: libc::pid_t = 0;
+        let rc = libc::posix_spawn(&mut pid, path.as_ptr(), &actions, &attr, argv.as_ptr(), envp.as_ptr());
+        libc::posix_spawn_file_actions_destroy(&mut actions);
+        libc::posix_spawnattr_destroy(&mut attr);
+        drop(high);
+        if rc != 0 {
+            return Err(std::io::Error::from_raw_os_error(rc).to_string());
+        }
+        Ok(pid)
+    }
+}
+
+/// Reaps the helper; describes how it ended.
+fn wait(pid: libc::pid_t) -> String {
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a valid out-pointer; pid is our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        if r < 0 {
+            return io_err("wait for boxplay-init");
+        }
+        break;
+    }
+    if libc::WIFSIGNALED(status) {
+        format!("killed by signal {}", libc::WTERMSIG(status))
+    } else {
+        format!("exit status {}", libc::WEXITSTATUS(status))
+    }
+}
+
 /// Starts the helper and the I/O threads. Messages to `callback`: ("stdout"|"stderr", Buffer),
 /// ("event", JSON line from the helper), and last ("exit", JSON of the final status).
 pub fn spawn(opts: SpawnOptions, callback: Callback) -> Result<Arc<RunHandle>, String> {
@@ -97,10 +171,10 @@ pub fn spawn(opts: SpawnOptions, callback: Callback) -> Result<Arc<RunHandle>, S
     );
     let (control, control_child) = socketpair()?;
 
-    let (stdio, readers, stdin_fd, master): ([Stdio; 3], Vec<(&'static str, OwnedFd)>, Option<OwnedFd>, Option<OwnedFd>) = match opts.tty {
+    let (stdio, readers, stdin_fd, master): ([OwnedFd; 3], Vec<(&'static str, OwnedFd)>, Option<OwnedFd>, Option<OwnedFd>) = match opts.tty {
         Some((cols, rows)) => {
             let (master, slave) = openpty(cols, rows)?;
-            let stdio = [Stdio::from(dup(&slave)?), Stdio::from(dup(&slave)?), Stdio::from(slave)];
+            let stdio = [dup(&slave)?, dup(&slave)?, slave];
             (stdio, vec![("stdout", dup(&master)?)], Some(dup(&master)?), Some(master))
         }
         None => {
@@ -108,42 +182,27 @@ pub fn spawn(opts: SpawnOptions, callback: Callback) -> Result<Arc<RunHandle>, S
             let (err_r, err_w) = pipe()?;
             let (stdin_child, stdin_parent) = if opts.stdin {
                 let (r, w) = pipe()?;
-                (Stdio::from(r), Some(w))
+                (r, Some(w))
             } else {
-                (Stdio::null(), None)
+                (std::fs::File::open("/dev/null").map_err(|e| format!("open /dev/null: {e}"))?.into(), None)
             };
-            ([stdin_child, Stdio::from(out_w), Stdio::from(err_w)], vec![("stdout", out_r), ("stderr", err_r)], stdin_parent, None)
+            ([stdin_child, out_w, err_w], vec![("stdout", out_r), ("stderr", err_r)], stdin_parent, None)
         }
     };
 
-    let [stdin, stdout, stderr] = stdio;
-    let child_ctl = control_child.as_raw_fd();
-    let mut cmd = Command::new(&opts.helper);
-    cmd.env_clear().stdin(stdin).stdout(stdout).stderr(stderr);
-    // SAFETY: runs between fork and exec in the child; dup2, fcntl and setsid are
-    // async-signal-safe, and nothing here allocates or takes locks.
-    unsafe {
-        cmd.pre_exec(move || {
-            if child_ctl == 3 {
-                libc::fcntl(3, libc::F_SETFD, 0);
-            } else if libc::dup2(child_ctl, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // Its own session: no way back to the server's controlling terminal.
-            libc::setsid();
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().map_err(|e| format!("start {}: {e} (run `npm run setup` to build the native core)", opts.helper))?;
-    drop(cmd);
+    let pid = spawn_helper(&opts.helper, [&stdio[0], &stdio[1], &stdio[2], &control_child])
+        .map_err(|e| format!("start {}: {e} (run `npm run setup` to build the native core)", opts.helper))?;
+    drop(stdio);
     drop(control_child);
 
     let mut spec_line = opts.spec_json.into_bytes();
     spec_line.push(b'\n');
     if !write_all(control.as_raw_fd(), &spec_line) {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(io_err("send the spec to boxplay-init"));
+        let err = io_err("send the spec to boxplay-init");
+        // SAFETY: pid is our child, not yet reaped, so the pid cannot have been reused.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let _ = wait(pid);
+        return Err(err);
     }
 
     let (tx, rx) = channel::<Vec<u8>>();
@@ -196,14 +255,14 @@ pub fn spawn(opts: SpawnOptions, callback: Callback) -> Result<Arc<RunHandle>, S
         // Ends the stdin writer thread: nobody reads any more.
         stdin_owner.stdin.lock().unwrap_or_else(|p| p.into_inner()).take();
         drop(stdin_owner);
-        let status = child.wait();
+        let status = wait(pid);
         let last = exited.unwrap_or_else(|| {
             // The helper died without reporting (killed, or crashed): clean up after it.
             let left = boxplay_container::state::remove_run(std::path::Path::new(&run_dir));
             serde_json::json!({
                 "event": "exited",
                 "code": 125,
-                "error": format!("boxplay-init ended without a report ({})", status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string())),
+                "error": format!("boxplay-init ended without a report ({status})"),
                 "cleanupError": left,
             })
             .to_string()
