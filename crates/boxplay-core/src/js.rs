@@ -199,9 +199,12 @@ impl Callback {
     pub fn new(env: Env, func: Value) -> JsResult<Callback> {
         let name = make_string(env, "boxplay-core run")?;
         let mut tsfn = ptr::null_mut();
-        // SAFETY: func is a JS function value of this call; unlimited queue, one owner thread.
+        // A bounded queue with blocking calls is the backpressure: a container writing faster
+        // than JS takes its output blocks in write(2) once QUEUE chunks (≤ 64 KiB each) wait.
+        const QUEUE: usize = 256;
+        // SAFETY: func is a JS function value of this call; one owner thread releases it.
         check(
-            unsafe { sys::napi_create_threadsafe_function(env, func, ptr::null_mut(), name, 0, 1, ptr::null_mut(), None, ptr::null_mut(), Some(call_js), &mut tsfn) },
+            unsafe { sys::napi_create_threadsafe_function(env, func, ptr::null_mut(), name, QUEUE as _, 1, ptr::null_mut(), None, ptr::null_mut(), Some(call_js), &mut tsfn) },
             "create_threadsafe_function (expected a callback function)",
         )?;
         Ok(Callback(tsfn))
