@@ -188,6 +188,17 @@ describe('a native container', () => {
     expect(status.code).toBe(3)
   })
 
+  it('streams a large output completely, stdout and stderr apart', async () => {
+    const { image: img, runtime } = image([base])
+    const r = await runtime.start({ image: img, cmd: ['sh', '-c', 'head -c 50000000 /dev/zero; echo done >&2'] })
+    let bytes = 0
+    let err = ''
+    r.onOutput((c) => (c.stream === 'stdout' ? (bytes += c.data.byteLength) : (err += new TextDecoder().decode(c.data))))
+    expect(await r.exit).toEqual({ code: 0, reason: 'exited' })
+    expect(bytes).toBe(50_000_000)
+    expect(err).toBe('done\n')
+  })
+
   it('runs linux/amd64 and linux/386 platforms, and refuses others', async () => {
     const { runtime } = image([base])
     expect(runtime.supports({ os: 'linux', architecture: '386' })).toBe(true)
