@@ -5,6 +5,7 @@
 // shifts their owners once into the container's id range (100000+, see
 // crates/boxplay-container/src/idmap.rs) so container root is never host root.
 
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { arch, platform, release } from 'node:os'
@@ -36,6 +37,7 @@ const DEFAULT_RLIMITS: CoreSpec['rlimits'] = [{ kind: 'NOFILE', soft: 1024, hard
 export class NativeRuntime implements Runtime {
   readonly kind = 'native' as const
   private swept = false
+  private probe: Promise<Availability> | undefined
 
   constructor(private readonly opts: NativeRuntimeOptions) {}
 
@@ -52,11 +54,17 @@ export class NativeRuntime implements Runtime {
       return { ok: false, reason: 'unprivileged user namespaces are restricted by AppArmor (kernel.apparmor_restrict_unprivileged_userns = 1): run as root' }
     }
     if (!existsSync('/proc/self/ns/user')) return { ok: false, reason: 'this kernel has no user namespaces' }
+    let helper: string
     try {
-      loadCore()
+      helper = loadCore().helper
     } catch (err) {
       return { ok: false, reason: err instanceof Error ? err.message : String(err) }
     }
+    // Ask the kernel, not just sysctls: seccomp in an outer container, AppArmor or an LSM
+    // can refuse namespaces that every setting above allows.
+    this.probe ??= probeNamespaces(helper)
+    const probed = await this.probe
+    if (!probed.ok) return probed
     // A server asks this at start: the moment to clear what a killed predecessor left.
     this.sweepOnce()
     return { ok: true }
@@ -133,6 +141,17 @@ function spawnInto(loaded: LoadedCore, run: NativeRun, coreSpec: CoreSpec, spec:
     run.onCoreMessage,
   )
   run.attach(handle, spec.limits?.timeoutMs)
+}
+
+/** Runs `boxplay-init --probe`, which clones into the namespaces a run needs. */
+function probeNamespaces(helper: string): Promise<Availability> {
+  return new Promise((resolve) => {
+    execFile(helper, ['--probe'], { timeout: 10_000 }, (err, _stdout, stderr) => {
+      if (!err) return resolve({ ok: true })
+      const why = String(stderr).trim() || err.message
+      resolve({ ok: false, reason: `this host refuses the namespaces a container needs (${why})` })
+    })
+  })
 }
 
 function readNumber(path: string): number | undefined {

@@ -86,6 +86,16 @@ pub fn main() -> i32 {
             }
         };
     }
+    // `boxplay-init --probe`: can this host make a container's namespaces at all?
+    if std::env::args().nth(1).as_deref() == Some("--probe") {
+        return match probe() {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("{e}");
+                1
+            }
+        };
+    }
     let mut control = Control { fd: CONTROL_FD, buf: Vec::new() };
     let spec: ContainerSpec = match control.line() {
         Ok(Some(line)) => match serde_json::from_str(&line) {
@@ -115,6 +125,19 @@ pub fn main() -> i32 {
     exited.cleanup_error = cleanup.finish();
     control.send(&exited);
     0
+}
+
+/// Creates the namespaces a run needs in a throwaway child, which exits at once.
+fn probe() -> Result<()> {
+    let pid = sys::clone_process(NAMESPACES).context(|| "create user, mount, pid, uts, ipc and net namespaces".into())?;
+    if pid == 0 {
+        sys::exit_now(0);
+    }
+    let status = sys::waitpid(pid, 0)?.unwrap_or(-1);
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        return sys::err(format!("the namespace probe ended with status {status}"));
+    }
+    Ok(())
 }
 
 fn ms(since: Instant) -> f64 {
