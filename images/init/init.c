@@ -1,10 +1,11 @@
 /*
  * boxplay-init: PID 1 of the v86 guest. Linked into the kernel as its initramfs, so a saved
- * machine state holds no image files: the image arrives over 9p only after the host sends
- * the run's spec.
+ * machine state holds no image files: the host puts the image into the 9p filesystem after
+ * booting or restoring, just before it sends the run's spec.
  *
- *   boot -> mount devtmpfs, open the control UART (ttyS1), send 'R', wait for 'S'
- *        -> mount the image (9p) and switch root into it, mount proc/sys/dev/pts/tmp
+ *   boot -> mount devtmpfs, devpts, proc, sys, tmp and the (still empty) 9p filesystem,
+ *           open the control UART (ttyS1), send 'R', wait for 'S'   <- saved states resume here
+ *        -> move the kernel filesystems into the image's root, switch root into it
  *        -> hostname, clock, user, env, cwd -> fork the command (tty or pipes)
  *        -> relay pipes/signals/resizes until the command exits -> flush, sync, send 'X'
  *
@@ -159,7 +160,7 @@ struct spec {
   int argc;
   char *env[MAX_LIST + 2];
   int envc;
-  const char *cwd, *user, *hostname, *tag, *seed;
+  const char *cwd, *user, *hostname, *seed;
   int tty, cols, rows, stdin_open;
   long long clock_ms;
 };
@@ -169,7 +170,6 @@ static void parse_spec(struct spec *s, unsigned char *p, size_t len) {
   s->cwd = "/";
   s->user = "";
   s->hostname = "boxplay";
-  s->tag = "host9p";
   size_t i = 0;
   while (i < len) {
     char key = (char)p[i++];
@@ -182,7 +182,6 @@ static void parse_spec(struct spec *s, unsigned char *p, size_t len) {
       case 'c': s->cwd = value; break;
       case 'u': s->user = value; break;
       case 'h': s->hostname = value; break;
-      case 'm': s->tag = value; break;
       case 'r': s->seed = value; break;
       case 'i': s->stdin_open = value[0] == '1'; break;
       case 'T': s->clock_ms = atoll(value); break;
@@ -222,22 +221,18 @@ static int mkdir_p(const char *path, mode_t mode) {
   return mkdir(tmp, mode) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* msize: v86 takes any size the client asks for; big messages mean few round trips through
-   the emulated virtqueue when a binary is paged in (8 KiB made exec of busybox crawl). */
-static int enter_image(struct spec *s) {
-  if (mount_at(s->tag, NEWROOT, "9p", 0, "trans=virtio,version=9p2000.L,cache=loose,msize=262144") != 0) return -1;
-  /* switch_root: the initramfs can't be pivoted away, so move the new root over "/". */
-  if (chdir(NEWROOT) != 0 || mount(".", "/", NULL, MS_MOVE, NULL) != 0 || chroot(".") != 0 || chdir("/") != 0) {
-    failf("boxplay-init: cannot switch into the image's root: %s", strerror(errno));
-    return -1;
-  }
-  if (mount_at("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) return -1;
-  if (mount_at("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) return -1;
-  if (mount_at("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") != 0) return -1;
+/*
+ * The kernel filesystems are mounted at boot, before the machine state is saved, under /pre
+ * (and /dev) in the initramfs; a run only moves them into the image. Creating them after a
+ * restore took most of init's time: the emulator's JIT has not seen those kernel paths yet.
+ */
+static const char *const PREMOUNTED[][2] = {
+    {"/pre/proc", "proc"}, {"/pre/sys", "sys"}, {"/pre/tmp", "tmp"}, {"/dev", "dev"}};
+
+static int premount(void) {
   if (mount_at("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") != 0)
     return -1;
-  if (mount_at("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) return -1;
-  mount_at("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+  if (mount_at("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) return -1;
   /* /dev/ptmx of devtmpfs belongs to the initial devpts instance: point it at ours. */
   unlink("/dev/ptmx");
   symlink("pts/ptmx", "/dev/ptmx");
@@ -245,6 +240,39 @@ static int enter_image(struct spec *s) {
   symlink("/proc/self/fd/0", "/dev/stdin");
   symlink("/proc/self/fd/1", "/dev/stdout");
   symlink("/proc/self/fd/2", "/dev/stderr");
+  mkdir("/pre", 0755);
+  if (mount_at("proc", "/pre/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) return -1;
+  if (mount_at("sysfs", "/pre/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) return -1;
+  if (mount_at("tmpfs", "/pre/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) return -1;
+  return 0;
+}
+
+/* msize: v86 takes any size the client asks for; big messages mean few round trips through
+   the emulated virtqueue when a binary is paged in (8 KiB made exec of busybox crawl). */
+/*
+ * Attached at boot, while the host's 9p filesystem is still empty, so a restored machine
+ * skips the handshake. Safe because nothing looks inside before the spec arrives: the guest
+ * caches no entries of the empty root, and the host adds the image under that same root.
+ */
+static int attach_image(void) {
+  return mount_at("host9p", NEWROOT, "9p", 0, "trans=virtio,version=9p2000.L,cache=loose,msize=262144");
+}
+
+static int enter_image(void) {
+  for (size_t i = 0; i < sizeof PREMOUNTED / sizeof PREMOUNTED[0]; i++) {
+    char target[64];
+    snprintf(target, sizeof target, NEWROOT "/%s", PREMOUNTED[i][1]);
+    mkdir(target, 0755); /* images without /proc, /sys, /tmp or /dev get one */
+    if (mount(PREMOUNTED[i][0], target, NULL, MS_MOVE, NULL) != 0) {
+      failf("boxplay-init: cannot mount /%s in the image: %s", PREMOUNTED[i][1], strerror(errno));
+      return -1;
+    }
+  }
+  /* switch_root: the initramfs can't be pivoted away, so move the new root over "/". */
+  if (chdir(NEWROOT) != 0 || mount(".", "/", NULL, MS_MOVE, NULL) != 0 || chroot(".") != 0 || chdir("/") != 0) {
+    failf("boxplay-init: cannot switch into the image's root: %s", strerror(errno));
+    return -1;
+  }
   return 0;
 }
 
@@ -342,6 +370,15 @@ static int resolve_user(const char *spec, struct identity *id) {
 
 /* ---------- the command ---------- */
 
+static long long boot_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* When the spec arrived, so 'C' can say how long init itself took to get the command going. */
+static long long spec_at_ms;
+
 static void set_winsize(int fd, int cols, int rows) {
   struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
   ioctl(fd, TIOCSWINSZ, &ws);
@@ -429,7 +466,6 @@ static int run(struct spec *s, struct identity *id, struct reader *r) {
     }
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) return -1;
   }
-
   pid_t child = fork();
   if (child < 0) {
     failf("boxplay-init: fork failed: %s", strerror(errno));
@@ -437,9 +473,10 @@ static int run(struct spec *s, struct identity *id, struct reader *r) {
   }
   if (child == 0) exec_command(s, id, tty_fd, in_pipe[0], out_pipe[1], err_pipe[1]);
 
-  char pidtext[16];
+  char pidtext[16], spent[32];
   snprintf(pidtext, sizeof pidtext, "%d", (int)child);
-  send_fields('C', pidtext, NULL);
+  snprintf(spent, sizeof spent, "%lld", boot_ms() - spec_at_ms);
+  send_fields('C', pidtext, spent);
 
   if (!s->tty) {
     close(in_pipe[0]);
@@ -535,13 +572,6 @@ static int run(struct spec *s, struct identity *id, struct reader *r) {
   return 0;
 }
 
-/* ---------- boot ---------- */
-
-static long long boot_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_BOOTTIME, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void seed_random(const char *hex) {
   unsigned char bytes[256];
@@ -574,6 +604,7 @@ int main(void) {
     for (;;) pause();
   }
   make_raw(ctl);
+  if (premount() != 0 || attach_image() != 0) give_up();
 
   struct utsname u;
   uname(&u);
@@ -581,7 +612,8 @@ int main(void) {
   snprintf(ms, sizeof ms, "%lld", boot_ms());
   send_fields('R', u.release, ms);
 
-  /* A saved state resumes from here: blocked on the control UART, image not mounted yet. */
+  /* A saved state resumes from here: blocked on the control UART. The 9p mount is attached but
+     the host has not put the image into it yet (it does after restoring, before 'S'). */
   struct reader r = {0};
   struct spec s;
   for (;;) {
@@ -599,6 +631,7 @@ int main(void) {
     if (!reader_fill(&r, 1)) for (;;) pause();
   }
 
+  spec_at_ms = boot_ms();
   if (s.clock_ms > 0) {
     struct timeval tv = {.tv_sec = (time_t)(s.clock_ms / 1000), .tv_usec = (suseconds_t)(s.clock_ms % 1000) * 1000};
     settimeofday(&tv, NULL);
@@ -608,9 +641,8 @@ int main(void) {
     failf("boxplay-init: the spec has no command to run");
     give_up();
   }
-  if (enter_image(&s) != 0) give_up();
+  if (enter_image() != 0) give_up();
   sethostname(s.hostname, strlen(s.hostname));
-
   struct identity id;
   if (resolve_user(s.user, &id) != 0) give_up();
   if (!env_get(&s, "HOME") && s.envc < MAX_LIST) {

@@ -7,7 +7,8 @@
  * Guest -> host
  *   'R' ready:    "<kernel release>\0<ms since kernel start>\0"; init waits for a spec now.
  *                 A saved machine state is taken right after this frame.
- *   'C' started:  "<pid>\0"; the command is about to exec (mounts and user switch are done).
+ *   'C' started:  "<pid>\0<ms init spent since the spec arrived>\0"; the command is about
+ *                 to exec (mounts are done).
  *   'O' stdout, 'E' stderr: raw bytes (pipe mode only; in tty mode output goes to ttyS0).
  *   'F' failure:  a message from init itself (bad spec, mount failed, unknown user).
  *   'X' exit:     "<wait status>\0" of the command, after its output has been flushed.
@@ -18,7 +19,7 @@
  *                 'c' cwd                     'u' user ("name", "uid", "uid:gid", "name:group")
  *                 'h' hostname                't' tty size "cols rows" (absent: pipe mode)
  *                 'i' "1" when stdin stays open   'T' wall clock, ms since the epoch
- *                 'r' random seed (hex)       'm' 9p mount tag (default "host9p")
+ *                 'r' random seed (hex)
  *   'W' resize:   "cols rows"
  *   'K' signal:   "<signal number>" for the command's process group
  *   'D' stdin bytes (pipe mode)   'Z' stdin EOF (pipe mode)

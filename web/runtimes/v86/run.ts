@@ -189,11 +189,14 @@ export class V86Run extends RunBase {
       case 'R':
         this.onReady?.(fields(frame.payload))
         break
-      case 'C':
+      case 'C': {
         this.phase('init')
+        const guestMs = Number(fields(frame.payload)[1])
+        if (Number.isFinite(guestMs)) this.facts.initGuestMs = guestMs
         this.commandStarted = true
         for (const bytes of this.queuedTty.splice(0)) this.emulator?.serial_send_bytes(0, bytes)
         break
+      }
       case 'O':
         this.emit('stdout', frame.payload)
         break
