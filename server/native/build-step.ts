@@ -5,7 +5,7 @@
 // Cargo takes crates from Debian's librust-*-dev through .cargo/config.toml (offline); the
 // Rust toolchain itself (rustc/cargo ≥ 1.70) must be on PATH.
 
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BuildStep } from '../setup/step.js'
@@ -32,6 +32,10 @@ export const nativeCoreStep: BuildStep = {
     'pkg-config',
   ],
   async run(ctx) {
+    const cargo = spawnSync('cargo', ['--version'], { encoding: 'utf8' })
+    if (cargo.status !== 0) {
+      throw new Error('the native core needs a Rust toolchain (cargo, rustc ≥ 1.70) on PATH: install it with rustup, then run `npm run setup` again')
+    }
     const out = join(ctx.distDir, 'core')
     mkdirSync(out, { recursive: true })
     const targetDir = join(ctx.cacheDir, 'target')
