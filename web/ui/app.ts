@@ -200,7 +200,7 @@ export class PlaygroundApp extends LitElement {
     this.progress = undefined
     const usable = (id: RuntimeId) => {
       const c = this.runtimes.find((r) => r.id === id)
-      return c !== undefined && 'platform' in platformFor(c, this.platforms)
+      return c !== undefined && 'platform' in this.fitFor(c)
     }
     if (preferred) this.runtimeId = preferred
     else if (!this.runtimeId || !usable(this.runtimeId)) this.runtimeId = RUNTIME_IDS.find(usable) ?? this.runtimeId ?? 'v86'
@@ -226,16 +226,24 @@ export class PlaygroundApp extends LitElement {
     }
   }
 
+  /** Why a runtime cannot run the chosen image, beyond its platforms. */
+  private fitFor(c: RuntimeChoice): ReturnType<typeof platformFor> {
+    if (c.id === 'native' && this.imageName && this.catalog?.find(this.imageName)?.origin === 'dropped') {
+      return { reason: 'this image was opened in your browser and the server does not have it: add it there with `boxplay load`' }
+    }
+    return platformFor(c, this.platforms)
+  }
+
   private switchOptions(): SwitchOption[] {
     return this.runtimes.map((c) => {
-      const fit = platformFor(c, this.platforms)
+      const fit = this.fitFor(c)
       return 'reason' in fit ? { id: c.id, label: c.label, blurb: c.blurb, disabledReason: fit.reason } : { id: c.id, label: c.label, blurb: c.blurb }
     })
   }
 
   /** Resolves the image for one runtime and starts it, with progress for the slow parts. */
   private async startOn(choice: RuntimeChoice, spec: Omit<RunSpec, 'image'>): Promise<{ run: Run; image: ResolvedImage }> {
-    const fit = platformFor(choice, this.platforms)
+    const fit = this.fitFor(choice)
     if ('reason' in fit) throw new Error(`${choice.label} cannot run ${this.imageName}: ${fit.reason}`)
     this.progress = { label: `Fetching ${this.imageName} (${formatPlatform(fit.platform)})…`, loaded: 0 }
     const image = await this.catalog!.resolve(this.imageName!, fit.platform)
@@ -339,7 +347,7 @@ export class PlaygroundApp extends LitElement {
     }
     const choices = ids.map((id) => this.runtimes.find((r) => r.id === id)).filter((c): c is RuntimeChoice => c !== undefined)
     this.columns = choices.map((c) => {
-      const fit = platformFor(c, this.platforms)
+      const fit = this.fitFor(c)
       return { id: c.id, label: c.label, state: 'reason' in fit ? 'unavailable' : 'waiting', ...('reason' in fit ? { note: fit.reason } : {}), output: '', timings: [], facts: {} }
     })
     this.syncUrl()
@@ -454,7 +462,7 @@ export class PlaygroundApp extends LitElement {
   override render() {
     const env = this.env
     const selected = this.runtimes.find((r) => r.id === this.runtimeId)
-    const canRun = !this.busy && !!selected && !!this.imageName && 'platform' in platformFor(selected, this.platforms)
+    const canRun = !this.busy && !!selected && !!this.imageName && 'platform' in this.fitFor(selected)
     return html`
       <header>
         <h1>boxplay</h1>

@@ -5,6 +5,7 @@ import { digestOf } from '../oci/digest.js'
 import type { ContentSource } from '../oci/image.js'
 import { sniffManifestMediaType } from '../oci/manifest.js'
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_MANIFEST } from '../oci/media-types.js'
+import { familiarName } from '../oci/reference.js'
 import { readTarSync } from '../oci/tar.js'
 
 export interface OpenedArchive {
@@ -26,6 +27,15 @@ function json(bytes: Uint8Array, what: string): unknown {
     return JSON.parse(new TextDecoder().decode(bytes))
   } catch {
     throw new Error(`the archive's ${what} is not valid JSON`)
+  }
+}
+
+/** `docker.io/library/busybox:latest` → `busybox:latest`, as Docker shows names. */
+function shortName(name: string): string {
+  try {
+    return familiarName(name)
+  } catch {
+    return name
   }
 }
 
@@ -71,13 +81,13 @@ export async function openArchive(archive: Uint8Array, fallbackName: string): Pr
       const digest = await digestOf(manifest)
       blobs.set(digest, manifest)
       const tags = entry.RepoTags?.length ? entry.RepoTags : [entries.length === 1 ? fallbackName : `${fallbackName}-${i + 1}`]
-      for (const tag of tags) named.set(tag, { mediaType: OCI_MANIFEST, digest })
+      for (const tag of tags) named.set(shortName(tag), { mediaType: OCI_MANIFEST, digest })
     }
   } else if (index) {
     const parsed = json(index, 'index.json') as { manifests?: { mediaType: string; digest: string; annotations?: Record<string, string> }[] }
     for (const [i, d] of (parsed.manifests ?? []).entries()) {
       const name = d.annotations?.[REF_NAME] ?? d.annotations?.['io.containerd.image.name'] ?? (i === 0 ? fallbackName : `${fallbackName}-${i + 1}`)
-      named.set(name, { mediaType: d.mediaType, digest: d.digest })
+      named.set(shortName(name), { mediaType: d.mediaType, digest: d.digest })
     }
   } else {
     throw new Error('this tar holds neither manifest.json (docker save) nor index.json (OCI archive)')
