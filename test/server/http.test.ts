@@ -319,6 +319,19 @@ describe('runs', () => {
     expect((await api('/api/runs', { method: 'POST', body: { image: 'sh:latest', cmd: ['true'] } })).status).toBe(201)
   })
 
+  it('kills an interactive run whose last client went away (a closed tab), not a detached batch run', async () => {
+    const shell = (await api('/api/runs', { method: 'POST', body: { image: 'sh:latest', cmd: ['cat'], stdin: true } })).json().id as string
+    const batch = (await api('/api/runs', { method: 'POST', body: { image: 'sh:latest', cmd: ['sleep', '30'] } })).json().id as string
+    for (const id of [shell, batch]) {
+      const a = await attach(server.port, `/api/runs/${id}/attach`, { token: server.token })
+      a.ws.close()
+    }
+    await new Promise((r) => setTimeout(r, 3500))
+    expect((await api(`/api/runs/${shell}`)).json()).toMatchObject({ state: 'exited', exit: { reason: 'killed' } })
+    expect((await api(`/api/runs/${batch}`)).json().state).toBe('running')
+    await api(`/api/runs/${batch}`, { method: 'DELETE' })
+  })
+
   it('tells the attach URL apart from a plain GET', async () => {
     const created = await api('/api/runs', { method: 'POST', body: { image: 'sh:latest', cmd: ['true'] } })
     const res = await api(`/api/runs/${created.json().id}/attach`)
