@@ -13,6 +13,7 @@ import type { Platform } from '../../web/oci/platform.js'
 import { resolveProcess, type Availability, type Run, type RunImage, type RunSpec, type Runtime } from '../../web/runtimes/runtime.js'
 import { loadCore, type LoadedCore } from './core.js'
 import type { CoreSpec } from './core-spec.js'
+import { hostRunsI386 } from './host-arch.js'
 import { defaultStateRoot } from './paths.js'
 import { NativeRun } from './run.js'
 
@@ -70,10 +71,10 @@ export class NativeRuntime implements Runtime {
     return { ok: true }
   }
 
-  /** linux/amd64 natively, linux/386 through the kernel's IA32 emulation. */
+  /** linux/amd64 natively, linux/386 when the kernel's IA32 emulation runs it. */
   supports(p: Platform): boolean {
     if (p.os !== 'linux' || arch() !== 'x64') return false
-    return p.architecture === 'amd64' || p.architecture === '386'
+    return p.architecture === 'amd64' || (p.architecture === '386' && hostRunsI386())
   }
 
   /** Removes what runs of a killed server left behind (their owner pid is gone). */
