@@ -104,6 +104,12 @@ describe('rootless native containers (as uid 65534)', () => {
     expect(out.stdout).toMatch(/rc=1/)
   })
 
+  it("says plainly that an image's other users cannot be mapped rootless", () => {
+    const { exit } = runAsNobody('true', { user: '1000:1000' })
+    expect(exit.code).toBe(125)
+    expect(exit.error).toMatch(/cannot run rootless: only the caller's own id is mapped/)
+  })
+
   it('says plainly when limits cannot be applied without a delegated cgroup', () => {
     const writable = (() => {
       try {

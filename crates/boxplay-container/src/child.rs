@@ -91,6 +91,12 @@ fn setup_and_exec(input: &ChildInput) -> Result<Never> {
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
     let who = user::resolve(&spec.user, &passwd, &group)?;
+    if input.rootless && (who.uid != 0 || who.gid != 0) {
+        return sys::err(format!(
+            "user {:?} (uid {}, gid {}) cannot run rootless: only the caller's own id is mapped (to root); run boxplay as root to use the image's users",
+            spec.user, who.uid, who.gid
+        ));
+    }
 
     let mut env: Vec<String> = spec.env.clone();
     let has = |env: &[String], k: &str| env.iter().any(|e| e.split_once('=').map_or(e == k, |(n, _)| n == k));
