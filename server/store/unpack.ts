@@ -93,6 +93,16 @@ interface DirMeta {
 }
 
 const MAX_HOPS = 40
+/** Read once (reading it means setting it back: not something to do per file). */
+const UMASK = (() => {
+  try {
+    const u = process.umask(0o022)
+    process.umask(u)
+    return u
+  } catch {
+    return 0o777 // worker threads may not set it: then always fchmod
+  }
+})()
 /** Files up to this size are read whole (a view, or one copy when split across chunks). */
 const SMALL_FILE = 1 << 20
 
@@ -254,7 +264,8 @@ export class LayerUnpacker {
       }
       case 'file': {
         if (existing) this.removeExisting(key, existing)
-        const fd = openSync(path, WRITE_FLAGS, 0o600)
+        // Created with its final mode when the umask allows (saves an fchmod per file).
+        const fd = openSync(path, WRITE_FLAGS, entry.mode & 0o777)
         try {
           if (entry.size <= SMALL_FILE) {
             // One await per file: much cheaper than an async iterator per entry.
@@ -263,7 +274,8 @@ export class LayerUnpacker {
             for await (const chunk of entry.chunks()) writeAll(fd, chunk)
           }
           this.doChown(() => fchownSync(fd, entry.uid, entry.gid))
-          fchmodSync(fd, entry.mode) // after chown, which would clear setuid/setgid
+          // After chown, which clears setuid/setgid; needed when the umask masked bits.
+          if ((entry.mode & ~UMASK) !== entry.mode || entry.mode & 0o7000) fchmodSync(fd, entry.mode)
           futimesSync(fd, entry.mtime, entry.mtime)
         } finally {
           closeSync(fd)
