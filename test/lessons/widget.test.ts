@@ -157,6 +157,26 @@ describe('<boxplay-lesson> on a course page', () => {
     await vm.waitForText(/^gone-after-reset/m)
   }, 120_000)
 
+  test('keyboard only: Tab reaches a run snippet from the lesson header, Enter runs it', async () => {
+    const ct = lesson(page, 1)
+    await ct.root.locator('button.reset').focus()
+    const focusedHost = () =>
+      page.evaluate(() => {
+        let a: Element | null = document.activeElement
+        while (a?.shadowRoot?.activeElement) a = a.shadowRoot.activeElement
+        const host = (a?.getRootNode() as ShadowRoot | undefined)?.host
+        return `${host?.tagName ?? ''} ${a?.tagName ?? ''}`
+      })
+    let tabs = 0
+    while ((await focusedHost()) !== 'BOXPLAY-RUN BUTTON') {
+      expect(++tabs, 'a run snippet is reachable with Tab').toBeLessThan(15)
+      await page.keyboard.press('Tab')
+    }
+    await page.keyboard.press('Enter')
+    // The snippet ran again in the container, where the directory now exists.
+    await ct.waitForText(/File exists/)
+  }, 30_000)
+
   test('the page saw no errors', () => {
     expect(errors).toEqual([])
   })
