@@ -3,7 +3,7 @@
 //   boxplay-init                      the per-run helper binary it spawns
 //   seccomp-<hash>.bpf                the default seccomp filter, compiled once
 // Cargo takes crates from Debian's librust-*-dev through .cargo/config.toml (offline); the
-// Rust toolchain itself (rustc/cargo ≥ 1.70) must be on PATH.
+// Rust toolchain itself (rustc/cargo ≥ 1.82) must be on PATH.
 
 import { execFileSync, spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync } from 'node:fs'
@@ -34,7 +34,7 @@ export const nativeCoreStep: BuildStep = {
   async run(ctx) {
     const cargo = spawnSync('cargo', ['--version'], { encoding: 'utf8' })
     if (cargo.status !== 0) {
-      throw new Error('the native core needs a Rust toolchain (cargo, rustc ≥ 1.70) on PATH: install it with rustup, then run `npm run setup` again')
+      throw new Error('the native core needs a Rust toolchain (cargo, rustc ≥ 1.82) on PATH: install it with rustup, then run `npm run setup` again')
     }
     const out = join(ctx.distDir, 'core')
     mkdirSync(out, { recursive: true })

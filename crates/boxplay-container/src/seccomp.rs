@@ -105,7 +105,9 @@ fn resolve(name: &str) -> Option<c_int> {
     let c = CString::new(name).ok()?;
     // SAFETY: c is a valid NUL-terminated string.
     let nr = unsafe { seccomp_syscall_resolve_name(c.as_ptr()) };
-    (nr >= 0 || nr < -1).then_some(nr).filter(|&n| n != -1 /* __NR_SCMP_ERROR */)
+    // -1 is __NR_SCMP_ERROR (unknown name); other negatives are libseccomp's pseudo numbers
+    // for calls that are multiplexed on some architecture (socketcall, ipc): valid.
+    (nr != -1).then_some(nr)
 }
 
 fn rule(f: &Filter, action: u32, name: &str, cmps: &[ScmpArgCmp]) {

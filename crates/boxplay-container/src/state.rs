@@ -95,7 +95,7 @@ fn open_up(path: &Path) {
 fn owner_alive(owner_pid: u32, owner_start: Option<u64>) -> bool {
     match sys::process_start_time(owner_pid) {
         None => false,
-        Some(start) => owner_start.map_or(true, |s| s == start),
+        Some(start) => owner_start.is_none_or(|s| s == start),
     }
 }
 

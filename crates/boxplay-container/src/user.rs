@@ -69,7 +69,7 @@ pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<User> {
     }
     // Supplementary groups: those listing the user by name (only when no group was forced).
     let mut extra: Vec<u32> = match (entry, group_part) {
-        (Some(e), None) => groups.iter().filter(|(_, _, m)| m.iter().any(|n| *n == e.name)).map(|(_, id, _)| *id).collect(),
+        (Some(e), None) => groups.iter().filter(|(_, _, m)| m.contains(&e.name)).map(|(_, id, _)| *id).collect(),
         _ => vec![],
     };
     extra.retain(|g| *g != gid);

@@ -84,6 +84,9 @@ fn write_all(fd: RawFd, mut data: &[u8]) -> bool {
     true
 }
 
+/// The helper's fds 0-2; the named output fds to read; our stdin writer; the pty master.
+type Plumbing = ([OwnedFd; 3], Vec<(&'static str, OwnedFd)>, Option<OwnedFd>, Option<OwnedFd>);
+
 /// Starts the helper with `fds` as its fds 0, 1, 2 and 3, in a session of its own (no way
 /// back to the server's terminal), with default signal dispositions and an empty mask.
 /// posix_spawn (vfork-like in glibc) keeps this cheap however large Node's memory is; a
@@ -171,7 +174,7 @@ pub fn spawn(opts: SpawnOptions, callback: Callback) -> Result<Arc<RunHandle>, S
     );
     let (control, control_child) = socketpair()?;
 
-    let (stdio, readers, stdin_fd, master): ([OwnedFd; 3], Vec<(&'static str, OwnedFd)>, Option<OwnedFd>, Option<OwnedFd>) = match opts.tty {
+    let (stdio, readers, stdin_fd, master): Plumbing = match opts.tty {
         Some((cols, rows)) => {
             let (master, slave) = openpty(cols, rows)?;
             let stdio = [dup(&slave)?, dup(&slave)?, slave];
