@@ -20,6 +20,23 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 }
 
+/**
+ * Pages may load code only from this server (plus WebAssembly compilation for the runtimes),
+ * talk only to it, and never be framed: a page that can start containers must not run
+ * someone else's script or be clickjacked.
+ */
+const PAGE_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self' blob:",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+].join('; ')
+
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>boxplay</title>
 <h1>The playground is not built</h1>
 <p>The server is running, but the web app was not found. Run <code>npm run setup</code> (or
@@ -52,6 +69,7 @@ export async function serveStatic(req: IncomingMessage, res: ServerResponse, roo
     }
     return false
   }
+  if (path.endsWith('.html')) res.setHeader('Content-Security-Policy', PAGE_POLICY)
   await sendFile(req, res, {
     path,
     size: st.size,

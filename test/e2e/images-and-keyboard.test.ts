@@ -67,7 +67,8 @@ describe('images from elsewhere', () => {
       const push = spawnSync('skopeo', ['copy', '--dest-tls-verify=false', `oci:${layout}:busybox:latest`, `docker://${registry.host}/pulled/box:3`], { encoding: 'utf8' })
       expect(push.status, push.stderr).toBe(0)
       const ref = `${registry.host}/pulled/box:3`
-      const { page, errors } = await openPage(browser, deepLink(serve.origin, { image: 'busybox' }))
+      const { page, errors } = await openPage(browser, `${serve.origin}/`)
+      await page.locator('boxplay-app bp-image-picker select:not([disabled])').waitFor()
       await page.locator('boxplay-app bp-image-picker #ref').fill(ref)
       await page.locator('boxplay-app bp-image-picker #ref').press('Enter')
       const select = page.locator('boxplay-app bp-image-picker select')

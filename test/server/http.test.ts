@@ -2,6 +2,9 @@
 // refuses (sizes, bad input, too many runs), the blob and manifest endpoints, and the
 // attach protocol's framing. The runtime is a host-process fixture (fixtures.ts).
 
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type RunningServer } from '../../server/http/server.js'
 import { attach, requester } from './client.js'
@@ -336,6 +339,34 @@ describe('runs', () => {
     const created = await api('/api/runs', { method: 'POST', body: { image: 'sh:latest', cmd: ['true'] } })
     const res = await api(`/api/runs/${created.json().id}/attach`)
     expect(res.status).toBe(426)
+  })
+})
+
+describe('the playground files', () => {
+  it('are served with a content security policy, and nothing outside their directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'boxplay-static-'))
+    await mkdir(join(dir, 'assets'))
+    await writeFile(join(dir, 'index.html'), '<!doctype html><title>t</title>')
+    await writeFile(join(dir, 'assets', 'app-1234.js'), 'export {}')
+    const own = await startServer({ port: 0, images, runtimes: [new HostProcessRuntime()], staticDir: dir })
+    try {
+      const call = requester(own.port, own.token)
+      const page = await call('/', { token: false })
+      expect(page.status).toBe(200)
+      expect(page.text).toContain('<title>t</title>')
+      expect(page.headers['content-security-policy']).toMatch(/frame-ancestors 'none'/)
+      expect(page.headers['cache-control']).toBe('no-cache')
+      const asset = await call('/assets/app-1234.js', { token: false })
+      expect(asset.headers['content-type']).toMatch(/^text\/javascript/)
+      expect(asset.headers['cache-control']).toMatch(/immutable/)
+      for (const path of ['/../../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/assets/../../etc/hostname']) {
+        const res = await call(path, { token: false })
+        expect(res.status, path).toBe(404)
+      }
+    } finally {
+      await own.close()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
 
