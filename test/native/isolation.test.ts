@@ -188,6 +188,11 @@ describe('a native container', () => {
     expect(status.code).toBe(3)
   })
 
+  it('gets only its stdio: no descriptor of the runtime leaks in', async () => {
+    const { stdout } = await run('ls /proc/1/fd')
+    expect(stdout.trim().split('\n')).toEqual(['0', '1', '2'])
+  })
+
   it('streams a large output completely, stdout and stderr apart', async () => {
     const { image: img, runtime } = image([base])
     const r = await runtime.start({ image: img, cmd: ['sh', '-c', 'head -c 50000000 /dev/zero; echo done >&2'] })

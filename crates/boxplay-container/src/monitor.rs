@@ -96,6 +96,13 @@ pub fn main() -> i32 {
             }
         };
     }
+    // Nothing of ours may reach the container: the control socket closes at its exec, and
+    // anything else Node let us inherit is closed now.
+    // SAFETY: plain fcntl/close_range on descriptors this process owns.
+    unsafe {
+        libc::fcntl(CONTROL_FD, libc::F_SETFD, libc::FD_CLOEXEC);
+        libc::syscall(libc::SYS_close_range, CONTROL_FD as u32 + 1, u32::MAX, 0u32);
+    }
     let mut control = Control { fd: CONTROL_FD, buf: Vec::new() };
     let spec: ContainerSpec = match control.line() {
         Ok(Some(line)) => match serde_json::from_str(&line) {
