@@ -38,7 +38,7 @@ async function idle(page: Page): Promise<void> {
 }
 
 /** Opens a lesson through the server (token in the URL, swapped for the cookie) and follows every step. */
-async function complete(name: string): Promise<{ steps: number; events: { type: string; detail: Record<string, unknown> }[]; errors: string[]; text: string }> {
+async function complete(name: string): Promise<{ steps: number; events: { type: string; detail: Record<string, unknown> }[]; errors: string[]; text: string; status: string }> {
   const page = await browser.context.newPage()
   const errors = collectErrors(page)
   try {
@@ -80,7 +80,7 @@ async function complete(name: string): Promise<{ steps: number; events: { type: 
       if (i < steps - 1) await l.next()
     }
     const events = await page.evaluate(() => (window as unknown as { events: { type: string; detail: Record<string, unknown> }[] }).events)
-    return { steps, events, errors, text: await l.terminalText() }
+    return { steps, events, errors, text: await l.terminalText(), status: ((await l.root.locator('.status').textContent()) ?? '').trim() }
   } finally {
     await page.close()
   }
@@ -109,6 +109,9 @@ describe('the shipped lessons, served at /lessons/ by boxplay serve', () => {
     const r = await complete('containers-vs-vms')
     expectCompleted('containers-vs-vms', r)
     expect(r.events.map((e) => e.detail.runtime).filter(Boolean)).toEqual(['v86', 'v86', 'native', 'native', 'native'])
+    // After the switch, the status line shows both start times side by side.
+    expect(r.status).toMatch(/^Container \(native\): ready in [\d.]+ s · VM \(v86\) took [\d.]+ s$/)
+    console.info(`lesson 1 status line: ${r.status}`)
   }, 240_000)
 
   test('2. namespaces: PID, UTS, mount, net in a container; unshare in the VM', async () => {

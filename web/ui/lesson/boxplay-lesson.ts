@@ -99,6 +99,8 @@ export class BoxplayLesson extends LitElement {
   private stepStart = 0
   private checking = false
   private sessionReady = false
+  /** Seconds from asking for a sandbox to its first prompt, per runtime (last start). */
+  private readonly startTimes = new Map<LessonRuntimeId, number>()
   /** Commands the learner has run in this lesson (any sandbox): for course pages and tests. */
   commandCount = 0
   private recheck = false
@@ -249,7 +251,11 @@ export class BoxplayLesson extends LitElement {
       await session.ready
       if (generation !== this.generation) return undefined
       this.sessionReady = true
-      this.status = `${label}: ready in ${((performance.now() - t0) / 1000).toFixed(2)} s`
+      const seconds = (performance.now() - t0) / 1000
+      this.startTimes.set(id, seconds)
+      // The other runtimes' last start times stay on show: comparing them is a lesson.
+      const others = [...this.startTimes].filter(([other]) => other !== id).map(([other, s]) => `${RUNTIME_LABELS[other]} took ${s.toFixed(2)} s`)
+      this.status = [`${label}: ready in ${seconds.toFixed(2)} s`, ...others].join(' · ')
       this.stepStart = session.transcript().length
       void session.ended.then((why) => {
         if (this.session === session) this.status = `${label}: ${why}`
