@@ -1,0 +1,14 @@
+// Every bench `npm run bench` runs, in order. Add one: write test/bench/<area>-<what>.ts
+// exporting a function that returns rows, and add one line here.
+
+import type { BenchEntry } from './framework.js'
+
+export const benches: readonly BenchEntry[] = [
+  { name: 'store-unpack', run: async () => (await import('./store-unpack.js')).benchStoreUnpack() },
+  { name: 'store-pull', run: async () => (await import('./store-pull.js')).benchStorePull() },
+  { name: 'oci-rootfs', run: async () => (await import('./oci-rootfs.js')).benchOciRootFs() },
+  { name: 'native-start', run: async () => (await import('./native-start.js')).nativeStartBench() },
+  { name: 'wasi', run: async () => (await import('./wasi.js')).benchWasi() },
+  { name: 'v86', run: async () => (await import('./v86.js')).benchV86() },
+  { name: 'serve', run: async () => (await import('./serve.js')).benchServe() },
+]
