@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type Boxplay, type Browser, ROOT, buildWidgetInto, collectErrors, launchBrowser, lesson, startBoxplay } from './harness.js'
+import { type Boxplay, type Browser, ROOT, buildWidgetInto, collectErrors, launchBrowser, lesson, startBoxplay, startStatic } from './harness.js'
 
 let site: string
 let boxplay: Boxplay
@@ -136,4 +136,26 @@ describe('the shipped lessons, served at /lessons/ by boxplay serve', () => {
     expectCompleted('wasi', r)
     expect(r.text).toMatch(/Name:\s+hello/)
   }, 240_000)
+
+  test('on a static host without a server, the lesson offers the browser runtimes and says why not native', async () => {
+    const plain = await startStatic({ '/widget/': join(site, 'widget'), '/lessons/': join(site, 'lessons') })
+    const page = await browser.context.newPage()
+    try {
+      await page.goto(`${plain.origin}/lessons/containers-vs-vms.html`)
+      const l = lesson(page, 0)
+      await l.ready()
+      const native = l.root.locator('button.runtime[data-runtime="native"]')
+      await expect(native.isDisabled()).resolves.toBe(true)
+      expect(await native.getAttribute('title')).toMatch(/not a boxplay server|no boxplay server/)
+      await expect(l.root.locator('button.runtime[data-runtime="v86"]').isEnabled()).resolves.toBe(true)
+      // The VM steps work; a container step says what is missing instead of hanging.
+      await l.clickRun('uname -r > /tmp/kernel')
+      await l.waitStatus('passed')
+      await l.root.locator('nav button', { hasText: '3' }).click()
+      await l.root.locator('.status', { hasText: /Container \(native\) could not start: .*boxplay/ }).waitFor({ timeout: 30_000 })
+    } finally {
+      await page.close()
+      await plain.close()
+    }
+  }, 120_000)
 })
