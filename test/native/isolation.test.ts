@@ -189,7 +189,8 @@ describe('a native container', () => {
   })
 
   it('gets only its stdio: no descriptor of the runtime leaks in', async () => {
-    const { stdout } = await run('ls /proc/1/fd')
+    // `; exit` keeps sh as PID 1 (a lone command would be exec'd and list its own dir fd).
+    const { stdout } = await run('ls /proc/1/fd; exit 0')
     expect(stdout.trim().split('\n')).toEqual(['0', '1', '2'])
   })
 
