@@ -20,6 +20,7 @@ import { RemoteRuntime, type WebSocketConstructor } from '../../web/runtimes/rem
 import { collectOutput } from '../../web/runtimes/run-base.js'
 import type { Runtime, RunImage } from '../../web/runtimes/runtime.js'
 import { launchChromium } from '../browser/harness.js'
+import { compare, type AnyRow } from './framework.js'
 import type { BenchRow } from './v86.js'
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -72,7 +73,7 @@ async function deepLinks(server: RunningServer, repeats: number): Promise<BenchR
   return rows
 }
 
-export async function benchServe(opts: { repeats?: number; runs?: number } = {}): Promise<BenchRow[]> {
+export async function benchServe(opts: { repeats?: number; runs?: number } = {}): Promise<AnyRow[]> {
   const repeats = opts.repeats ?? 5
   const runs = opts.runs ?? 20
   const home = mkdtempSync(join(tmpdir(), 'boxplay-bench-serve-'))
@@ -84,9 +85,8 @@ export async function benchServe(opts: { repeats?: number; runs?: number } = {})
     const remote = new RemoteRuntime({ baseUrl: server.origin, token: server.token, WebSocket: WebSocket as unknown as WebSocketConstructor })
     const api = await timeRuns(native, image, runs)
     const ws = await timeRuns(remote, image, runs)
-    const rows: BenchRow[] = [
-      { name: 'native busybox true: in-process API', value: round(median(api)), unit: 'ms', samples: api.map(round) },
-      { name: 'native busybox true: through boxplay serve (HTTP + WebSocket)', value: round(median(ws)), unit: 'ms', samples: ws.map(round) },
+    const rows: AnyRow[] = [
+      compare('native busybox true: through boxplay serve (HTTP + WebSocket)', 'ms', ws, 'the in-process API', api),
       { name: 'server overhead per native run', value: round(median(ws) - median(api)), unit: 'ms' },
     ]
     const batches: number[] = []
@@ -107,7 +107,5 @@ export async function benchServe(opts: { repeats?: number; runs?: number } = {})
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rows = await benchServe()
-  for (const r of rows) {
-    process.stdout.write(`${r.name.padEnd(68)} ${String(r.value).padStart(8)} ${r.unit}${r.samples ? `  [${r.samples.slice(0, 10).join(', ')}${r.samples.length > 10 ? ', …' : ''}]` : ''}\n`)
-  }
+  for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`)
 }
