@@ -1,6 +1,7 @@
 // What a native container sees, through the TypeScript API with real namespaces, overlayfs,
 // cgroups, capabilities and seccomp (as root: container ids map to host 100000+).
 
+import { execFileSync } from 'node:child_process'
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
@@ -109,6 +110,16 @@ describe('a native container', () => {
     // The caller's overrides win over the image's.
     const over = await run('id -u; pwd; echo $GREETING', { user: 'root', cwd: '/tmp', env: ['GREETING=bye'] }, [top, base], config)
     expect(over.stdout.trim().split('\n')).toEqual(['0', '/tmp', 'bye'])
+  })
+
+  it('applies the layers\' whiteouts and opaque directories (as the store writes them)', async () => {
+    const lower = makeLayer(work, 'wh-lower', { 'data/gone': 'old\n', 'data/kept': 'kept\n', 'opaque/old': 'old\n' })
+    const upper = makeLayer(work, 'wh-upper', { 'data/': '', 'opaque/new': 'new\n' })
+    execFileSync('mknod', [join(upper, 'data', 'gone'), 'c', '0', '0'], { stdio: 'ignore' })
+    execFileSync('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', join(upper, 'opaque')])
+    execFileSync('setfattr', ['-n', 'user.overlay.opaque', '-v', 'y', join(upper, 'opaque')])
+    const { stdout } = await run('ls /data; echo --; ls /opaque', {}, [upper, lower, base])
+    expect(stdout).toBe('kept\n--\nnew\n')
   })
 
   it("never writes to the image's layers; each run starts from the image", async () => {
