@@ -90,7 +90,11 @@ impl RunCgroup {
 
     fn create_v1(&mut self, proc_cgroup: &str, name: &str) -> Result<()> {
         for ctrl in V1_CONTROLLERS {
-            let own = own_path(proc_cgroup, ctrl).ok_or_else(|| sys::Error { what: format!("no v1 {ctrl} controller in /proc/self/cgroup"), errno: 0 })?;
+            // A controller this host lacks is skipped; asking for its limit fails in apply().
+            let Some(own) = own_path(proc_cgroup, ctrl) else { continue };
+            if !Path::new(ROOT).join(ctrl).is_dir() {
+                continue;
+            }
             let dir = Path::new(ROOT).join(ctrl).join(own.trim_start_matches('/')).join(name);
             // cpu and cpuacct are often co-mounted: the same directory serves both.
             if self.dirs.iter().any(|d| fs::canonicalize(d).ok() == fs::canonicalize(&dir).ok() && dir.exists()) {
