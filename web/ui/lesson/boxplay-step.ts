@@ -67,7 +67,7 @@ export class BoxplayStep extends LitElement {
   }
 
   get checks(): BoxplayCheck[] {
-    return [...this.querySelectorAll(':scope > boxplay-check, :scope boxplay-check')].filter((c): c is BoxplayCheck => c instanceof BoxplayCheck)
+    return [...this.querySelectorAll('boxplay-check')].filter((c): c is BoxplayCheck => c instanceof BoxplayCheck)
   }
 
   private get solutionElement(): BoxplaySolution | undefined {

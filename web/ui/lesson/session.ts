@@ -15,10 +15,14 @@ export async function startSession(o: SessionOptions): Promise<LessonSession> {
   return hasShell(o.image) ? ShellSession.start(o) : CommandSession.start(o)
 }
 
-/** Images we can give a shell: linux ones whose command is a shell or that ship /bin/sh. */
+/**
+ * Images we give a shell: Linux ones without an Entrypoint (their Cmd is replaced by /bin/sh,
+ * like `docker run -it IMAGE sh`) or whose Entrypoint is a shell. An image whose Entrypoint is
+ * a program (hello) is run as that program, line by line.
+ */
 function hasShell(image: RunImage): boolean {
   if (image.platform.os !== 'linux') return false
-  const argv = [...(image.config.Entrypoint ?? []), ...(image.config.Cmd ?? [])]
-  return argv.length === 0 || /(^|\/)(sh|ash|bash)$/.test(argv[0]!) || !(image.config.Entrypoint?.length)
+  const entrypoint = image.config.Entrypoint ?? []
+  return entrypoint.length === 0 || /(^|\/)(sh|ash|bash)$/.test(entrypoint[0]!)
 }
 

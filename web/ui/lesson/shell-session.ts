@@ -48,7 +48,8 @@ export class ShellSession extends SessionBase implements LessonSession {
     const session = new ShellSession(o.id)
     session.run = await o.runtime.start({
       image: o.image,
-      cmd: ['/bin/sh'],
+      // Replaces Entrypoint and Cmd alike: the session is an interactive shell, whatever the image runs.
+      entrypoint: ['/bin/sh'],
       tty: o.size,
       stdin: true,
       env: ['PS1=' + MARKED_PS1, 'HOME=/root', 'TERM=xterm-256color', ...(o.env ?? [])],
