@@ -100,7 +100,9 @@ describe('native cleanup', () => {
           runs.push(r)
           statuses.push((await r.exit).reason)
         } else if (kind === 8) {
-          const r = await runtime.start({ image: img, cmd: ['/no/such/thing'] })
+          // fails at exec, or (every other time) in the middle of building the rootfs
+          const broken = i % 20 === 8 ? { mounts: [{ hostPath: join(work, 'no-such-dir'), guestPath: '/data' }] } : {}
+          const r = await runtime.start({ image: img, cmd: ['/no/such/thing'], ...broken })
           runs.push(r)
           statuses.push((await r.exit).reason)
         } else {
