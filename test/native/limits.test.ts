@@ -39,7 +39,7 @@ describe('native limits', () => {
   it('holds a fork bomb at the pids limit while the host keeps forking', async () => {
     const bomb = 'b() { b | b & }; b; sleep 30'
     const { image: img, runtime } = image([base])
-    const r = await runtime.start({ image: img, cmd: ['sh', '-c', bomb], limits: { pids: 16, timeoutMs: 2000 } })
+    const r = await runtime.start({ image: img, cmd: ['sh', '-c', bomb], limits: { pids: 16, timeoutMs: 3000 } })
     const done = collectOutput(r)
     await new Promise((res) => setTimeout(res, 500))
     expect(execFileSync('sh', ['-c', 'echo host-forks']).toString()).toBe('host-forks\n')
