@@ -432,6 +432,15 @@ static void outbuf_push(struct outbuf *b, const void *p, size_t n) {
   b->len += n;
 }
 
+/* Tells the host that `n` stdin bytes left our hands, so it may send more: the serial line
+   has no flow control, and the guest tty drops what it cannot buffer (~64 KiB). */
+static void ack_stdin(size_t n) {
+  if (!n) return;
+  char text[24];
+  snprintf(text, sizeof text, "%zu", n);
+  send_fields('A', text, NULL);
+}
+
 /* Copies a pipe's available bytes to the host as frames; returns 0 at EOF. */
 static int relay_pipe(int fd, char type) {
   char buf[4096];
@@ -507,8 +516,9 @@ static int run(struct spec *s, struct identity *id, struct reader *r) {
       } else if (type == 'K') {
         int sig = atoi((char *)payload);
         if (!exited && sig > 0 && kill(-child, sig) != 0) kill(child, sig);
-      } else if (type == 'D' && in_fd >= 0 && !in_eof) {
-        outbuf_push(&pending, payload, len);
+      } else if (type == 'D') {
+        if (in_fd >= 0 && !in_eof) outbuf_push(&pending, payload, len);
+        else ack_stdin(len); /* nobody reads stdin any more: dropped, but the host may go on */
       } else if (type == 'Z') {
         in_eof = 1;
       }
@@ -556,7 +566,9 @@ static int run(struct spec *s, struct identity *id, struct reader *r) {
       if (n > 0) {
         memmove(pending.data, pending.data + n, pending.len - (size_t)n);
         pending.len -= (size_t)n;
+        ack_stdin((size_t)n);
       } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        ack_stdin(pending.len);
         pending.len = 0; /* the command closed its stdin: drop the rest */
         in_eof = 1;
       }

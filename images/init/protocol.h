@@ -11,6 +11,9 @@
  *                 to exec (mounts are done).
  *   'O' stdout, 'E' stderr: raw bytes (pipe mode only; in tty mode output goes to ttyS0).
  *   'F' failure:  a message from init itself (bad spec, mount failed, unknown user).
+ *   'A' stdin ack: "<n>\0": n bytes of 'D' payload were passed on (or dropped); the host keeps
+ *                 at most a window of unacknowledged stdin in flight, because the guest tty
+ *                 drops what it cannot buffer (the serial line has no flow control).
  *   'X' exit:     "<wait status>\0" of the command, after its output has been flushed.
  *
  * Host -> guest

@@ -81,6 +81,20 @@ describe('v86 runtime (Node)', () => {
     expect(status.code).toBe(0)
   })
 
+  test('large stdin arrives intact (flow-controlled, nothing dropped by the guest tty)', async () => {
+    const image = await bundled('busybox')
+    const data = new Uint8Array(600_000)
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 251
+    const r = await runtime.start({ image, cmd: ['sha256sum'], stdin: true })
+    const out = collectOutput(r)
+    for (let at = 0; at < data.length; at += 100_000) r.write(data.subarray(at, at + 100_000))
+    r.closeStdin()
+    const { stdout, status } = await out
+    const { createHash } = await import('node:crypto')
+    expect(stdout.split(' ')[0]).toBe(createHash('sha256').update(data).digest('hex'))
+    expect(status.code).toBe(0)
+  })
+
   test('without stdin the command reads EOF at once', async () => {
     const r = await run({ cmd: ['sh', '-c', 'cat; echo "eof:$?"'] })
     expect(r.stdout).toBe('eof:0\n')

@@ -5,7 +5,7 @@
 const HEADER = 5
 const MAX_PAYLOAD = 1 << 20
 
-export type GuestFrameType = 'R' | 'C' | 'O' | 'E' | 'F' | 'X'
+export type GuestFrameType = 'R' | 'C' | 'O' | 'E' | 'F' | 'A' | 'X'
 export type HostFrameType = 'S' | 'W' | 'K' | 'D' | 'Z'
 
 export interface GuestFrame {

@@ -16,7 +16,14 @@ import { TerminalQueryFilter } from './tty-filter.js'
 const START_DEADLINE_MS = 60_000
 /** After a SIGKILL the guest has this long to report the exit before the machine is torn down. */
 const KILL_GRACE_MS = 3_000
-const STDIN_CHUNK = 32 * 1024
+const STDIN_CHUNK = 8 * 1024
+/**
+ * Unacknowledged stdin bytes (and frames) allowed in flight. The guest's tty drops input it
+ * cannot buffer (~64 KiB of flip buffers) and the UART has no flow control, so init acks
+ * what it has passed on ('A') and the rest waits here.
+ */
+const STDIN_WINDOW_BYTES = 32 * 1024
+const STDIN_WINDOW_FRAMES = 256
 
 export interface V86RunOptions {
   assets: V86Assets
@@ -39,6 +46,11 @@ export class V86Run extends RunBase {
   private hostKilled = false
   private stopping = false
   private readonly queuedControl: Uint8Array[] = []
+  /** Pipe-mode stdin frames ('D', then 'Z') waiting for window; `cost` counts toward it. */
+  private readonly stdinQueue: { frame: Uint8Array; cost: number }[] = []
+  /** Unacknowledged bytes of each stdin frame sent, oldest first. */
+  private readonly stdinInFlight: number[] = []
+  private stdinBytesInFlight = 0
   private readonly queuedTty: Uint8Array[] = []
   private readonly initErrors: string[] = []
   private consoleTail = ''
@@ -83,14 +95,51 @@ export class V86Run extends RunBase {
     if (this.tty) return this.sendTty(bytes)
     if (!this.o.spec.stdin) return // stdin is /dev/null in the guest
     for (let at = 0; at < bytes.byteLength; at += STDIN_CHUNK) {
-      this.sendControl(encodeFrame('D', bytes.subarray(at, at + STDIN_CHUNK)))
+      const chunk = bytes.subarray(at, at + STDIN_CHUNK)
+      this.stdinQueue.push({ frame: encodeFrame('D', chunk), cost: chunk.byteLength })
     }
+    this.pumpStdin()
   }
 
   closeStdin(): void {
     if (this.done) return
     if (this.tty) this.sendTty(new Uint8Array([4])) // ^D: EOF for a reader in canonical mode
-    else this.sendControl(encodeFrame('Z'))
+    else {
+      this.stdinQueue.push({ frame: encodeFrame('Z'), cost: 0 })
+      this.pumpStdin()
+    }
+  }
+
+  /** Sends queued stdin frames while the window allows. */
+  private pumpStdin(): void {
+    while (this.stdinQueue.length > 0) {
+      const next = this.stdinQueue[0]!
+      const full = this.stdinBytesInFlight + next.cost > STDIN_WINDOW_BYTES || this.stdinInFlight.length >= STDIN_WINDOW_FRAMES
+      if (next.cost > 0 && full && this.stdinInFlight.length > 0) return
+      this.stdinQueue.shift()
+      if (next.cost > 0) {
+        this.stdinBytesInFlight += next.cost
+        this.stdinInFlight.push(next.cost)
+      }
+      this.sendControl(next.frame)
+    }
+  }
+
+  /** init passed `bytes` on: retire frames oldest first, then send more. */
+  private onStdinAck(bytes: number): void {
+    let left = Math.min(bytes, this.stdinBytesInFlight)
+    this.stdinBytesInFlight -= left
+    while (left > 0 && this.stdinInFlight.length > 0) {
+      const head = this.stdinInFlight[0]!
+      if (head <= left) {
+        left -= head
+        this.stdinInFlight.shift()
+      } else {
+        this.stdinInFlight[0] = head - left
+        left = 0
+      }
+    }
+    this.pumpStdin()
   }
 
   resize(cols: number, rows: number): void {
@@ -209,6 +258,9 @@ export class V86Run extends RunBase {
         this.emit('stderr', new TextEncoder().encode(`${message}\n`))
         break
       }
+      case 'A':
+        this.onStdinAck(Number(fields(frame.payload)[0] ?? '0') || 0)
+        break
       case 'X':
         this.onExit(Number(fields(frame.payload)[0] ?? '0'))
         break
