@@ -76,5 +76,25 @@ describe('v86 runtime (headless Chromium)', () => {
     expect(r.stdout).toBe('from the browser\n')
     expect(r.stderr).toBe('oops\n')
     expect(r).toMatchObject({ code: 5, reason: 'exited' })
+
+    // The state fetched from the site is kept in IndexedDB for the next visit.
+    const tab = await browser.newPage()
+    await tab.goto(`${page.url}?cmd=${encodeURIComponent('["true"]')}`)
+    await tab.waitForFunction(() => window.boxplayResult !== undefined || window.boxplayError !== undefined, undefined, { timeout: 90_000 })
+    const keys = await tab.evaluate(
+      () =>
+        new Promise<string[]>((resolve, reject) => {
+          const open = indexedDB.open('boxplay-v86')
+          open.onerror = () => reject(open.error)
+          open.onsuccess = () => {
+            const req = open.result.transaction('states').objectStore('states').getAllKeys()
+            req.onsuccess = () => resolve(req.result.map(String))
+            req.onerror = () => reject(req.error)
+          }
+        }),
+    )
+    await tab.close()
+    expect(keys).toHaveLength(1)
+    expect(keys[0]).toMatch(/^v86-64m-[0-9a-f]{20}$/)
   }, 120_000)
 })
