@@ -117,6 +117,18 @@ describe('deep links against boxplay serve', () => {
     await page.close()
   })
 
+  it('compares only the runtimes ticked, chosen in the page', async () => {
+    const { page } = await openPage(browser, deepLink(serve.origin, { image: 'hello', runtime: 'wasi' }))
+    await waitForTerminal(page, /\[exited with code 0\]/, 60_000)
+    await page.locator('boxplay-app #tab-compare').click()
+    await page.locator('boxplay-app fieldset.pick input[value=v86]').uncheck()
+    await expect.poll(() => new URL(page.url()).searchParams.get('compare')).toBe('wasi,native')
+    await page.locator('boxplay-app #run').click()
+    const columns = page.locator('boxplay-app bp-compare section[data-runtime]')
+    await expect.poll(() => columns.evaluateAll((els) => els.map((e) => `${e.getAttribute('data-runtime')}:${e.getAttribute('data-state')}`)), { timeout: 60_000 }).toEqual(['wasi:exited', 'native:exited'])
+    await page.close()
+  })
+
   it('shows in the file panel what a WASI run wrote', async () => {
     const { page } = await openPage(browser, deepLink(serve.origin, { image: 'hello', runtime: 'wasi', cmd: '--write /tmp/from-wasi.txt hello-files' }))
     await waitForTerminal(page, /\[exited with code 0\]/, 60_000)

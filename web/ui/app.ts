@@ -69,6 +69,7 @@ export class PlaygroundApp extends LitElement {
     pickerEntries: { state: true },
     busy: { state: true },
     exitNote: { state: true },
+    compareIds: { state: true },
   }
   declare env: PageEnv | undefined
   declare runtimes: RuntimeChoice[]
@@ -87,6 +88,8 @@ export class PlaygroundApp extends LitElement {
   declare pickerEntries: { name: string; origin: string }[]
   declare busy: boolean
   declare exitNote: string | undefined
+  /** The runtimes the Compare button runs. */
+  declare compareIds: RuntimeId[]
 
   private catalog: ImageCatalog | undefined
   private run: Run | undefined
@@ -117,6 +120,10 @@ export class PlaygroundApp extends LitElement {
       bp-terminal { height: clamp(16rem, 55vh, 40rem); }
       .exit { font-size: 0.9rem; }
       [hidden] { display: none !important; }
+      fieldset.pick { border: 0; padding: 0; margin: 0.5rem 0 0.75rem; display: flex; flex-wrap: wrap; gap: 0.5rem 1.25rem; align-items: center; }
+      fieldset.pick legend { float: left; font-weight: 600; margin-right: 0.5rem; }
+      fieldset.pick label { display: inline-flex; gap: 0.4rem; align-items: center; min-height: 2.5rem; }
+      fieldset.pick input { min-height: 0; width: 1.1rem; height: 1.1rem; }
     `,
   ]
 
@@ -139,6 +146,7 @@ export class PlaygroundApp extends LitElement {
     this.pickerEntries = []
     this.busy = true
     this.exitNote = undefined
+    this.compareIds = [...RUNTIME_IDS]
   }
 
   override firstUpdated(): void {
@@ -175,6 +183,7 @@ export class PlaygroundApp extends LitElement {
       this.busy = false
       if (link.compare) {
         this.view = 'compare'
+        this.compareIds = link.compare
         await this.compare(link.compare)
       } else if (link.image || link.runtime || link.cmd) {
         await this.start()
@@ -212,7 +221,7 @@ export class PlaygroundApp extends LitElement {
       ...(this.imageName ? { image: this.imageName.replace(/:latest$/, '') } : {}),
       ...(this.runtimeId ? { runtime: this.runtimeId } : {}),
       ...(this.command.trim() ? { cmd: this.parseCommand() ?? [] } : {}),
-      ...(this.view === 'compare' ? { compare: this.columns.length ? (this.columns.map((c) => c.id) as RuntimeId[]) : [...RUNTIME_IDS] } : {}),
+      ...(this.view === 'compare' ? { compare: this.compareIds } : {}),
     })
     history.replaceState(null, '', `${location.pathname}${link}`)
   }
@@ -343,6 +352,10 @@ export class PlaygroundApp extends LitElement {
       cmd = this.command.trim() ? splitCommand(this.command) : undefined
     } catch (e) {
       this.error = message(e)
+      return
+    }
+    if (ids.length === 0) {
+      this.error = 'Tick at least one runtime to compare.'
       return
     }
     const choices = ids.map((id) => this.runtimes.find((r) => r.id === id)).filter((c): c is RuntimeChoice => c !== undefined)
@@ -496,7 +509,7 @@ export class PlaygroundApp extends LitElement {
             class="command"
             @submit=${(e: Event) => {
               e.preventDefault()
-              void (this.view === 'compare' ? this.compare() : this.start())
+              void (this.view === 'compare' ? this.compare(this.compareIds) : this.start())
             }}
           >
             <div class="field">
@@ -519,9 +532,27 @@ export class PlaygroundApp extends LitElement {
             <bp-terminal label="Terminal of the run"></bp-terminal>
           </section>
           <section role="tabpanel" id="panel-compare" aria-labelledby="tab-compare" ?hidden=${this.view !== 'compare'}>
+            <fieldset class="pick">
+              <legend>Compare</legend>
+              ${this.runtimes.map(
+                (c) => html`<label
+                  ><input
+                    type="checkbox"
+                    name="compare"
+                    .value=${c.id}
+                    .checked=${this.compareIds.includes(c.id)}
+                    @change=${(e: Event) => {
+                      const on = (e.target as HTMLInputElement).checked
+                      this.compareIds = RUNTIME_IDS.filter((id) => (id === c.id ? on : this.compareIds.includes(id)))
+                      this.syncUrl()
+                    }}
+                  />${c.label}</label
+                >`,
+              )}
+            </fieldset>
             ${this.columns.length
               ? html`<bp-compare .columns=${this.columns}></bp-compare>`
-              : html`<p class="muted">Runs the command above in every runtime that can take this image, one after another, and sets the results side by side. Press Compare.</p>`}
+              : html`<p class="muted">Runs the command above in the runtimes ticked here, one after another, and sets the results side by side. Press Compare.</p>`}
           </section>
           <section role="tabpanel" id="panel-files" aria-labelledby="tab-files" ?hidden=${this.view !== 'files'}>
             <bp-file-panel .files=${this.files} .image=${this.imageFs} .unavailable=${this.filesNote}></bp-file-panel>
