@@ -26,6 +26,8 @@ export interface CoreStarted {
   hostPid: number
   cgroup: string | null
   rootless: boolean
+  /** "container host count", e.g. "0 100000 65536": container root is host uid 100000. */
+  idMap: string
   phases: [string, number][]
 }
 

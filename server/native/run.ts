@@ -58,6 +58,7 @@ export class NativeRun extends RunBase {
     this.phase('start')
     this.facts.pid1 = e.hostPid
     this.facts.rootless = e.rootless ? 'yes' : 'no'
+    this.facts.uidMap = e.idMap
     if (e.cgroup) this.facts.cgroup = e.cgroup
     this.facts.startBreakdown = e.phases.map(([name, ms]) => `${name} ${ms.toFixed(2)} ms`).join(', ')
   }

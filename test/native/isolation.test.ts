@@ -140,6 +140,7 @@ describe('a native container', () => {
     const { stdout, run: r } = await run('cat /proc/self/uid_map; touch /owned; sleep 0.1')
     expect(stdout.trim().split(/\s+/)).toEqual(['0', '100000', '65536'])
     expect(r.facts.rootless).toBe('no')
+    expect(r.facts.uidMap).toBe('0 100000 65536')
     expect(statSync(base).uid).toBe(100000) // the layer was shifted into the mapped range once
   })
 

@@ -227,7 +227,7 @@ fn run(spec: &ContainerSpec, control: &mut Control, cleanup: &mut Cleanup) -> Re
         return Err(sys::Error { what: message.to_string(), errno: errno.parse().unwrap_or(0) });
     }
     phases.push(("setup".into(), ms(t)));
-    control.send(&Started { event: "started", host_pid: pid, cgroup: cgroup.as_ref().map(|c| c.display_path()), rootless: map.rootless, phases });
+    control.send(&Started { event: "started", host_pid: pid, cgroup: cgroup.as_ref().map(|c| c.display_path()), rootless: map.rootless, id_map: format!("0 {} {}", map.host_uid, map.size), phases });
 
     let status = supervise(pid, &pidfd, control)?;
     let mut exited = Exited { event: "exited", ..Default::default() };

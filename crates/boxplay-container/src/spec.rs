@@ -83,6 +83,8 @@ pub struct Started {
     pub host_pid: i32,
     pub cgroup: Option<String>,
     pub rootless: bool,
+    /// How container ids map to host ids: "0 100000 65536" (container, host, count).
+    pub id_map: String,
     /// Milliseconds spent in each setup step, in order.
     pub phases: Vec<(String, f64)>,
 }
