@@ -113,6 +113,7 @@ describe('deep links against boxplay serve', () => {
     expect(outputs[0]).toMatch(/kernel: .*6\.1\.\d+/)
     expect(outputs[1]).toMatch(/kernel: .*wasi/)
     expect(outputs[2]).toContain(release())
+    expect(await page.locator('boxplay-app bp-compare .lesson').textContent()).toMatch(/kernel of its own \(6\.1\.\d+\).*borrowed the server's kernel.*no kernel at all/)
     await screenshot(page, 'e2e-compare-three')
     await page.close()
   })

@@ -45,6 +45,7 @@ export class CompareView extends LitElement {
       th, td { text-align: left; border-bottom: 1px solid var(--bp-border); padding: 0.35rem 0.5rem; vertical-align: top; overflow-wrap: anywhere; }
       .state { font-size: 0.85rem; }
       th[scope='row'] { min-width: 8rem; }
+      .lesson { margin: 0 0 0.6rem; }
       .table-wrap { overflow-x: auto; }
     `,
   ]
@@ -92,8 +93,23 @@ export class CompareView extends LitElement {
     }
   }
 
+  /** The table's lesson in a sentence, from what the runs reported. */
+  private lesson(): string | undefined {
+    const done = this.columns.filter((c) => c.state === 'exited')
+    const kernelOf = (c: CompareColumn) => String(c.facts.kernel ?? c.facts.kernelRelease ?? '')
+    const parts: string[] = []
+    const vm = done.find((c) => c.id === 'v86' && kernelOf(c))
+    const box = done.find((c) => c.id === 'native' && kernelOf(c))
+    const wasm = done.find((c) => c.id === 'wasi')
+    if (vm) parts.push(`The VM booted a kernel of its own (${kernelOf(vm)}).`)
+    if (box) parts.push(`The container borrowed the server's kernel (${kernelOf(box)}): isolated by namespaces and cgroups, not by a second kernel.`)
+    if (wasm) parts.push('The WebAssembly module had no kernel at all: the worker answered its WASI calls.')
+    return parts.length >= 2 ? parts.join(' ') : undefined
+  }
+
   override render() {
     const rows = this.factRows()
+    const lesson = this.lesson()
     const finished = this.columns.filter((c) => c.timings.length > 0)
     return html`
       <div class="grid">
@@ -113,6 +129,7 @@ export class CompareView extends LitElement {
         : ''}
       <section class="table-wrap">
         <h3>What each run sees</h3>
+        ${lesson ? html`<p class="lesson">${lesson}</p>` : ''}
         <table>
           <thead><tr><th scope="col"></th>${this.columns.map((c) => html`<th scope="col">${c.label}</th>`)}</tr></thead>
           <tbody>${rows.map(([label, values]) => html`<tr><th scope="row">${label}</th>${values.map((v) => html`<td>${v}</td>`)}</tr>`)}</tbody>
