@@ -19,6 +19,7 @@ export const guestStateStep: BuildStep = {
     'web/runtimes/v86/machine.ts',
     'web/runtimes/v86/assets.ts',
     'web/runtimes/v86/prepare.ts',
+    'web/runtimes/v86/protocol.ts',
   ],
   outputs: ['dist/guest/bios.bin', 'dist/guest/states/index.json'],
   packages: ['seabios'],
