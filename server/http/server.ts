@@ -131,7 +131,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       if (authenticate(req, url, token, port) === 'query') res.setHeader('Set-Cookie', tokenCookie(token, port))
       url.searchParams.delete(TOKEN_QUERY)
       res.statusCode = 302
-      res.setHeader('Location', url.pathname + url.search)
+      // One leading slash only: `//host` in Location would send the browser to another site.
+      res.setHeader('Location', `/${url.pathname.replace(/^\/+/, '')}${url.search}`)
       res.setHeader('Cache-Control', 'no-store')
       res.end()
       return

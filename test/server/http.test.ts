@@ -48,6 +48,14 @@ describe('the access token', () => {
     expect(withCookie.status).toBe(200)
   })
 
+  it('never redirects to another site while stripping the token', async () => {
+    for (const path of [`//evil.example/?token=${server.token}`, `/\\evil.example/?token=${server.token}`, `/x//evil.example?token=${server.token}`]) {
+      const res = await api(path, { token: false })
+      expect(res.status, path).toBe(302)
+      expect(res.headers.location, path).toMatch(/^\/(?!\/)/)
+    }
+  })
+
   it('gives no cookie for a wrong query token', async () => {
     const res = await api('/?token=nope', { token: false })
     expect(res.status).toBe(302)
