@@ -2,7 +2,7 @@
 // cgroups, capabilities and seccomp (as root: container ids map to host 100000+).
 
 import { execFileSync } from 'node:child_process'
-import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -145,7 +145,9 @@ describe('a native container', () => {
   })
 
   it('keeps a hostile image inside its rootfs (symlinks aimed at the host)', async () => {
-    const target = tempDir('hostile-target')
+    // Inside the suite's temp dir, so it is removed even when an assertion fails.
+    const target = join(work, 'hostile-target')
+    mkdirSync(target)
     const hostile = makeLayer(work, 'hostile', {
       'etc/hosts': `->${target}/hosts`,
       'etc/hostname': `->../../../../../../../..${target}/hostname`,
@@ -163,7 +165,6 @@ describe('a native container', () => {
     expect(status.code).toBe(0)
     expect(stdout).toMatch(/^\/$/m)
     expect(readdirSync(target)).toEqual([]) // nothing reached the host directory
-    rmSync(target, { recursive: true, force: true })
   })
 
   it('reports a missing command (127), a non-executable file (126) and a bad user (125)', async () => {
