@@ -13,6 +13,7 @@ import { bundledImagesDir } from '../../server/store/paths.js'
 import { Store } from '../../server/store/store.js'
 import { startRegistry } from '../helpers/registry.js'
 import { resolveImage, buildRootFs } from '../../web/oci/image.js'
+import { pullImage } from '../../web/runtimes/remote/pull.js'
 import { ServerSource } from '../../web/runtimes/remote/sources.js'
 import { requester } from './client.js'
 import { HostProcessRuntime } from './fixtures.js'
@@ -90,10 +91,11 @@ describe('images from the store', () => {
       expect(events.filter((e) => e.type === 'progress').length).toBeGreaterThan(0)
       const names = ((await api('/api/images')).json() as { name: string }[]).map((i) => i.name)
       expect(names).toContain(`${registry.host}/served/bb:1`)
-      const unknown = await api('/api/images/pull', { method: 'POST', body: { ref: `${registry.host}/served/nothing:1` } })
-      const last = unknown.text.trim().split('\n').map((l) => JSON.parse(l)).at(-1)
-      expect(last.type).toBe('error')
-      expect(last.error).toMatch(/nothing/)
+      // the client the playground uses: progress events, then the stored name or the error
+      const seen: string[] = []
+      const again = await pullImage(`${registry.host}/served/bb:1`, { baseUrl: server.origin, token: server.token, onProgress: (e) => seen.push(e.message) })
+      expect(again).toBe(`${registry.host}/served/bb:1`)
+      await expect(pullImage(`${registry.host}/served/nothing:1`, { baseUrl: server.origin, token: server.token })).rejects.toThrow(/pulling .*nothing:1 failed: .*nothing/)
     } finally {
       await registry.stop()
     }

@@ -6,7 +6,7 @@ import { LitElement, css, html } from 'lit'
 import { buildRootFs, type ResolvedImage } from '../oci/image.js'
 import { formatPlatform, type Platform } from '../oci/platform.js'
 import type { RootFs } from '../oci/rootfs.js'
-import type { PullEvent } from '../runtimes/remote/protocol.js'
+import { pullImage } from '../runtimes/remote/pull.js'
 import type { Progress } from '../runtimes/remote/sources.js'
 import type { Run, RunSpec } from '../runtimes/runtime.js'
 import type { CompareColumn } from './compare-view.js'
@@ -400,25 +400,11 @@ export class PlaygroundApp extends LitElement {
     this.busy = true
     this.progress = { label: `Pulling ${ref}…`, loaded: 0 }
     try {
-      const res = await fetch('/api/images/pull', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ref }) })
-      if (!res.ok || !res.body) throw new Error(((await res.json()) as { error?: string }).error ?? `the server answered ${res.status}`)
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
-      let rest = ''
-      let done: string | undefined
-      for (;;) {
-        const { value, done: end } = await reader.read()
-        if (end) break
-        rest += value
-        const lines = rest.split('\n')
-        rest = lines.pop() ?? ''
-        for (const line of lines.filter(Boolean)) {
-          const event = JSON.parse(line) as PullEvent
-          if (event.type === 'progress') this.progress = { label: `Pulling ${ref}: ${event.message}`, loaded: event.current ?? 0, ...(event.total !== undefined ? { total: event.total } : {}) }
-          else if (event.type === 'error') throw new Error(`Pulling ${ref} failed: ${event.error}`)
-          else done = event.image
-        }
-      }
-      if (!done) throw new Error(`Pulling ${ref} ended without an answer from the server`)
+      const done = await pullImage(ref, {
+        onProgress: (event) => {
+          this.progress = { label: `Pulling ${ref}: ${event.message}`, loaded: event.current ?? 0, ...(event.total !== undefined ? { total: event.total } : {}) }
+        },
+      })
       await this.catalog!.refresh()
       this.pickerEntries = this.catalog!.entries.map((e) => ({ name: e.name, origin: e.origin }))
       await this.selectImage(done)
