@@ -19,6 +19,10 @@ export interface RegistryLimits {
   keepFinished: number
 }
 
+/** A finished run keeps its whole output this long, then only its last FINISHED_OUTPUT_BYTES. */
+const FINISHED_GRACE_MS = 60_000
+const FINISHED_OUTPUT_BYTES = 64 * 1024
+
 export interface OutputListener {
   output(chunk: OutputChunk): void
   exit(status: ExitStatus): void
@@ -49,7 +53,18 @@ export class ServedRun {
       this.status = status
       for (const l of this.listeners) l.exit(status)
       this.listeners.clear()
+      // A client may attach just after a quick run ended, so its output stays whole for a
+      // while; after that only the tail is kept, so finished runs cost little memory.
+      setTimeout(() => this.trim(FINISHED_OUTPUT_BYTES), FINISHED_GRACE_MS).unref()
     })
+  }
+
+  private trim(limit: number): void {
+    while (this.keptBytes > limit && this.kept.length > 0) {
+      const old = this.kept.shift()!
+      this.keptBytes -= old.data.byteLength
+      this.droppedBytes += old.data.byteLength
+    }
   }
 
   get id(): string {
@@ -59,16 +74,16 @@ export class ServedRun {
   private record(chunk: OutputChunk): void {
     this.kept.push(chunk)
     this.keptBytes += chunk.data.byteLength
-    while (this.keptBytes > this.maxOutputBytes && this.kept.length > 1) {
-      const old = this.kept.shift()!
-      this.keptBytes -= old.data.byteLength
-      this.droppedBytes += old.data.byteLength
-    }
+    if (this.keptBytes > this.maxOutputBytes) this.trim(this.maxOutputBytes)
     for (const l of this.listeners) l.output(chunk)
   }
 
   /** Replays what was kept, then streams; returns the unsubscribe function. */
   attach(listener: OutputListener): () => void {
+    if (this.droppedBytes > 0) {
+      const notice = `[boxplay: the first ${this.droppedBytes} bytes of this run's output are no longer kept]\r\n`
+      listener.output({ stream: 'stderr', data: new TextEncoder().encode(notice) })
+    }
     for (const chunk of this.kept) listener.output(chunk)
     if (this.status) {
       listener.exit(this.status)

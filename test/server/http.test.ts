@@ -267,6 +267,17 @@ describe('runs', () => {
     expect(after.timings.map((p: { name: string }) => p.name)).toEqual(['start', 'run'])
   })
 
+  it('keeps the tail of a long output for a late attach, and says what it no longer has', async () => {
+    const created = await api('/api/runs', { method: 'POST', body: { image: 'sh:latest', cmd: ['sh', '-c', 'head -c 6000000 /dev/zero | tr "\\0" x; echo; echo the-end'] } })
+    const id = created.json().id as string
+    for (let i = 0; i < 200 && (await api(`/api/runs/${id}`)).json().state === 'running'; i++) await new Promise((r) => setTimeout(r, 50))
+    const a = await attach(server.port, `/api/runs/${id}/attach`, { token: server.token })
+    await a.done
+    expect(a.stderr()).toMatch(/^\[boxplay: the first \d+ bytes of this run's output are no longer kept\]/)
+    expect(a.stdout().endsWith('x\nthe-end\n')).toBe(true)
+    expect(a.stdout().length).toBeLessThanOrEqual(4 * 1024 * 1024)
+  })
+
   it('streams stdin, resize and close-stdin over the socket', async () => {
     const created = await api('/api/runs', { method: 'POST', body: { image: 'sh:latest', cmd: ['cat'], stdin: true } })
     const a = await attach(server.port, `/api/runs/${created.json().id}/attach`, { token: server.token })
