@@ -254,6 +254,18 @@ describe('unpacking a layer', () => {
     expect(readFileSync(join(dir, 'a'), 'utf8')).toBe('cached')
   })
 
+  it('unpacks zstd layers (magic bytes win over a wrong label)', async () => {
+    const tar = craftTar([{ name: 'z', data: 'zstd content' }])
+    const zst = new Uint8Array(execFileSync('zstd', ['-q', '-c'], { input: tar }))
+    const blobPath = join(root, 'blob.zst')
+    writeFileSync(blobPath, zst)
+    for (const mediaType of ['application/vnd.oci.image.layer.v1.tar+zstd', GZIP]) {
+      const dir = await ensureLayer(join(root, 'layers'), join(root, 'tmp'), { digest: digest(zst), diffId: digest(tar), mediaType, size: zst.byteLength }, blobPath)
+      expect(readFileSync(join(dir, 'z'), 'utf8')).toBe('zstd content')
+      await rm(dir, { recursive: true })
+    }
+  })
+
   it('unpacks as an unprivileged user: user.* xattrs only, no chown', async () => {
     const tar = craftTar([
       { name: 'd/', type: 'dir', mode: 0o555 },
