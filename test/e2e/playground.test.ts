@@ -69,6 +69,22 @@ describe('deep links against boxplay serve', () => {
     await page.close()
   })
 
+  it('gives a VM shell and a WASI python REPL a terminal too', async () => {
+    const vm = (await openPage(browser, deepLink(serve.origin, { image: 'busybox', runtime: 'v86' }))).page
+    await waitForTerminal(vm, /\/ #\s*$/m, 60_000)
+    await vm.locator('boxplay-app bp-terminal').click()
+    await vm.keyboard.type('echo $((6*7)); exit 3\n')
+    expect(await waitForTerminal(vm, /^42$[\s\S]*\[exited with code 3\]/m)).toBeTruthy()
+    await vm.close()
+    const py = (await openPage(browser, deepLink(serve.origin, { image: 'python', runtime: 'wasi' }))).page
+    await waitForTerminal(py, />>>\s*$/m, 60_000)
+    await py.locator('boxplay-app bp-terminal').click()
+    await py.keyboard.type('print(6*7)\n')
+    expect(await waitForTerminal(py, /^>>> print\(6\*7\)\n42$/m)).toBeTruthy()
+    await screenshot(py, 'e2e-wasi-repl')
+    await py.close()
+  })
+
   it('shows runtimes that cannot take the image as disabled, with the reason', async () => {
     const { page } = await openPage(browser, deepLink(serve.origin, { image: 'busybox' }))
     const wasi = page.locator('boxplay-app bp-runtime-switch label[data-runtime=wasi]')
