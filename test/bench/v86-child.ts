@@ -4,10 +4,12 @@
 
 import { resolveImage } from '../../web/oci/image.js'
 import { V86Runtime } from '../../web/runtimes/v86/runtime.js'
-import { nodeV86Assets } from '../../server/v86/node-assets.js'
+import { nodeV86Assets, tuneV8ForV86 } from '../../server/v86/node-assets.js'
 import { layoutSource } from '../v86/helpers-layout.js'
 import { bundledImagesDir } from '../../server/store/paths.js'
 
+// As `boxplay run --runtime v86` should: see tuneV8ForV86.
+if (!process.argv.includes('--v8-defaults')) tuneV8ForV86()
 const cold = process.argv.includes('--cold')
 const cacheDir = process.argv[process.argv.indexOf('--cache') + 1]
 const image = await resolveImage(layoutSource(bundledImagesDir()), 'busybox', { os: 'linux', architecture: '386' })

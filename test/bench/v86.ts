@@ -53,11 +53,16 @@ async function nodeStartup(repeats: number): Promise<BenchRow[]> {
   try {
     const cold: number[] = []
     const warm: number[] = []
+    const warmDefaults: number[] = []
     for (let i = 0; i < repeats; i++) cold.push(await firstOutputMs(['--cold', '--cache', cache]))
-    for (let i = 0; i < repeats; i++) warm.push(await firstOutputMs(['--cache', cache]))
+    for (let i = 0; i < repeats; i++) {
+      warm.push(await firstOutputMs(['--cache', cache]))
+      warmDefaults.push(await firstOutputMs(['--cache', cache, '--v8-defaults']))
+    }
     return [
       { name: 'v86 node: process start → first output, cold boot', value: round(median(cold)), unit: 'ms', target: '≤ 1500', samples: cold.map(round) },
       { name: 'v86 node: process start → first output, saved state', value: round(median(warm)), unit: 'ms', target: '≤ 300', samples: warm.map(round) },
+      { name: 'v86 node: … saved state, V8 default tiering', value: round(median(warmDefaults)), unit: 'ms', samples: warmDefaults.map(round) },
     ]
   } finally {
     rmSync(cache, { recursive: true, force: true })
