@@ -1,7 +1,8 @@
 // One command in one emulated PC. The machine boots (or resumes from a saved state) to
-// boxplay-init waiting on ttyS1; the image is loaded into v86's 9p filesystem; the spec goes
-// over ttyS1; init mounts the image, switches into it and runs the command; its exit comes
-// back as an 'X' frame, after its output. See images/init/protocol.h.
+// boxplay-init waiting on ttyS1 with its 9p mount attached but empty; the image is loaded
+// into v86's 9p filesystem; the spec goes over ttyS1; init switches into the image and runs
+// the command; its exit comes back as an 'X' frame, after its output. The protocol is in
+// images/init/protocol.h.
 
 import type { RootFs } from '../../oci/rootfs.js'
 import { RunBase } from '../run-base.js'
