@@ -90,6 +90,9 @@ describe('keyboard and tablet', () => {
     const { page } = await openPage(browser, deepLink(serve.origin, { image: 'busybox', runtime: 'native' }))
     const nativeRadio = page.locator('boxplay-app bp-runtime-switch label[data-runtime=native] input')
     await expect.poll(() => nativeRadio.isChecked()).toBe(true)
+    // v86 reads "checking…" (disabled) until its guest assets are found; arrows skip it till then.
+    const v86Radio = page.locator('boxplay-app bp-runtime-switch label[data-runtime=v86] input')
+    await expect.poll(() => v86Radio.isEnabled(), { timeout: 30_000 }).toBe(true)
     await nativeRadio.focus()
     await page.keyboard.press('ArrowUp') // wasi cannot take busybox: the radio group skips it
     await expect.poll(() => new URL(page.url()).searchParams.get('runtime')).toBe('v86')
