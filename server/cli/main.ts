@@ -128,7 +128,12 @@ export async function main(argv: readonly string[], io: Pick<CommandContext, 'st
         const { Store } = await import('../store/store.js')
         const { resolve } = await import('node:path')
         const { defaultHome } = await import('../store/paths.js')
-        return Store.open({ home: home !== undefined ? resolve(home) : defaultHome(io.env) })
+        const bundled = io.env.BOXPLAY_BUNDLED_IMAGES
+        return Store.open({
+          home: home !== undefined ? resolve(home) : defaultHome(io.env),
+          // BOXPLAY_BUNDLED_IMAGES: another layout to seed from, or empty for none (tests).
+          ...(bundled !== undefined ? { bundled: bundled || null } : {}),
+        })
       },
     }
     return await command.run(ctx, args)

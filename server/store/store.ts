@@ -29,7 +29,10 @@ export class StoreError extends Error {
 export interface StoreOptions {
   /** The store directory; default $BOXPLAY_HOME, $XDG_DATA_HOME/boxplay, ~/.local/share/boxplay. */
   home?: string
-  /** OCI layout of bundled images to seed from; null disables seeding. Default dist/images. */
+  /**
+   * OCI layout of bundled images to seed from; null disables seeding. Default:
+   * $BOXPLAY_BUNDLED_IMAGES when set (empty = no seeding), else dist/images.
+   */
   bundled?: string | null
 }
 
@@ -48,6 +51,8 @@ export interface PruneResult {
 
 export class Store {
   readonly paths: LayoutPaths
+  /** Why seeding the bundled images failed on open, if it did. */
+  seedError: Error | undefined
 
   private constructor(readonly home: string) {
     this.paths = layoutPaths(home)
@@ -62,8 +67,15 @@ export class Store {
       throw new StoreError(`cannot open the image store at ${store.home}: ${(e as Error).message} (set --home or BOXPLAY_HOME to a writable directory)`)
     }
     cleanStaleTemps(store.paths.tmp)
-    const bundled = opts.bundled === undefined ? bundledImagesDir() : opts.bundled
-    if (bundled !== null && existsSync(join(bundled, 'index.json'))) await seedBundled(store, bundled)
+    const fromEnv = process.env.BOXPLAY_BUNDLED_IMAGES
+    const bundled = opts.bundled !== undefined ? opts.bundled : fromEnv !== undefined ? fromEnv || null : bundledImagesDir()
+    if (bundled !== null && existsSync(join(bundled, 'index.json'))) {
+      // A broken or half-rebuilt dist/images must not stop the user's command: seeding is
+      // retried on the next open (nothing is recorded as seeded when it fails).
+      await seedBundled(store, bundled).catch((e: unknown) => {
+        store.seedError = e instanceof Error ? e : new Error(String(e))
+      })
+    }
     return store
   }
 

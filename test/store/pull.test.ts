@@ -137,14 +137,14 @@ async function startProxy(upstream: LocalRegistry, target: string): Promise<Prox
         upRes.pipe(res)
         return
       }
-      const total = Number(upRes.headers['content-length'])
+      const half = Math.floor(Number(upRes.headers['content-length']) / 2)
       let sent = 0
       upRes.on('data', (chunk: Buffer) => {
-        if (sent >= total / 2) return
-        const part = chunk.subarray(0, Math.max(0, Math.min(chunk.length, total / 2 - sent)))
+        if (sent >= half) return
+        const part = chunk.subarray(0, Math.min(chunk.length, half - sent))
         sent += part.length
         res.write(part)
-        if (sent >= total / 2) {
+        if (sent >= half) {
           markHalf()
           upRes.destroy()
           if (proxy.mode === 'cut') setTimeout(() => res.socket?.destroy(), 20)
@@ -189,8 +189,15 @@ describe('interrupted pulls', () => {
     const home = join(root, `killed${n++}`)
     try {
       proxy.mode = 'stall'
-      const child = spawn(process.execPath, [cliBin(), '--home', home, 'pull', '-q', `${proxy.host}/big:1`], { stdio: 'ignore' })
-      await proxy.halfSent
+      const child = spawn(process.execPath, [cliBin(), '--home', home, 'pull', '-q', `${proxy.host}/big:1`], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, BOXPLAY_BUNDLED_IMAGES: '' },
+      })
+      let stderr = ''
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+      const exited = new Promise<void>((_, reject) => child.once('exit', (code) => reject(new Error(`pull exited early (${code}): ${stderr}`))))
+      await Promise.race([proxy.halfSent, exited])
+      exited.catch(() => undefined)
       await new Promise((r) => setTimeout(r, 200)) // let the half reach the temp file
       const tmpDirs = readdirSync(join(home, 'tmp'))
       expect(tmpDirs.some((d) => d.startsWith(`${child.pid}-`))).toBe(true)
@@ -200,7 +207,7 @@ describe('interrupted pulls', () => {
       expect(store.hasBlob(layer.digest)).toBe(false)
       expect(readdirSync(join(home, 'tmp'))).toEqual([]) // the dead pull's temp dir is gone
       proxy.mode = 'pass'
-      const res = await cliProcess(['--home', home, 'pull', '-q', `${proxy.host}/big:1`])
+      const res = await cliProcess(['--home', home, 'pull', '-q', `${proxy.host}/big:1`], { BOXPLAY_BUNDLED_IMAGES: '' })
       expect(res.stderr).toBe('')
       expect(res.code).toBe(0)
       expect(store.hasBlob(layer.digest)).toBe(true)
