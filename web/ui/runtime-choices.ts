@@ -37,8 +37,8 @@ async function choice(id: RuntimeId, make: () => Promise<Runtime>): Promise<Runt
 /** Each runtime as it becomes ready (in RUNTIME_IDS order), so one slow to load holds up no other. */
 export function loadRuntimes(env: PageEnv, base = ''): Promise<RuntimeChoice>[] {
   return [
-    choice('v86', () => browserRuntime('v86', base)),
-    choice('wasi', () => browserRuntime('wasi', base)),
+    choice('v86', () => browserRuntime('v86')),
+    choice('wasi', () => browserRuntime('wasi')),
     choice('native', async () => {
       if (!env.authorized) throw new Error(env.serverProblem ?? 'no boxplay server')
       return new RemoteRuntime({ baseUrl: base, target: 'native' })

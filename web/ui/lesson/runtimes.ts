@@ -2,18 +2,15 @@
 // some static site: v86 and wasi run in the browser with their assets found next to the
 // bundle (guest/, images/, the wasm and worker chunks vite emitted); native is a
 // `boxplay serve` on another origin, reached through the remote runtime.
-//
-// The playground has its own factory (web/ui/browser-runtimes.ts); this one exists because the
-// widget's assets live beside the bundle, wherever it was copied, not beside the page.
+// The browser runtimes themselves come from the playground's factory (web/ui/browser-runtimes.ts),
+// given the bundle's folder as their asset base.
 
-import v86WasmUrl from 'v86/build/v86.wasm?url'
 import { resolveImage, type ResolvedImage } from '../../oci/image.js'
 import type { Platform } from '../../oci/platform.js'
 import { RemoteRuntime } from '../../runtimes/remote/index.js'
 import { LayoutSource, ServerSource } from '../../runtimes/remote/sources.js'
 import type { Availability, Runtime } from '../../runtimes/runtime.js'
-import { browserV86Runtime } from '../../runtimes/v86/browser-assets.js'
-import { WasiRuntime } from '../../runtimes/wasi/runtime.js'
+import { browserRuntime } from '../browser-runtimes.js'
 
 export type LessonRuntimeId = 'v86' | 'wasi' | 'native'
 export const LESSON_RUNTIMES: readonly LessonRuntimeId[] = ['v86', 'wasi', 'native']
@@ -75,34 +72,18 @@ export function parseServerAttribute(text: string | null | undefined, token?: st
   return t ? { baseUrl, token: t } : { baseUrl }
 }
 
-// One runtime of each kind per page: v86 keeps merged image trees, wasi a worker pool, and
-// several widgets on a page share them (their runs stay separate).
-const shared = new Map<string, Promise<Runtime>>()
+// One remote runtime per server; several widgets on a page share it (their runs stay separate).
+const remotes = new Map<string, RemoteRuntime>()
 
-function spawnWasiWorker() {
-  const worker = new Worker(new URL('../../runtimes/wasi/worker.ts', import.meta.url), { type: 'module', name: 'boxplay-wasi' })
-  return { endpoint: worker, terminate: () => worker.terminate() }
-}
-
-function make(id: LessonRuntimeId, server: ServerAddress | undefined): Promise<Runtime> {
-  const key = id === 'native' ? `native ${server?.baseUrl ?? ''}` : id
-  let runtime = shared.get(key)
-  if (!runtime) {
-    runtime = (async (): Promise<Runtime> => {
-      switch (id) {
-        case 'v86':
-          return browserV86Runtime({ guestUrl: new URL('guest/', base()), wasmUrl: new URL(v86WasmUrl, base()) })
-        case 'wasi':
-          return new WasiRuntime({ spawnWorker: spawnWasiWorker, poolSize: 1 })
-        case 'native':
-          if (!server) throw new Error('the native runtime needs a boxplay server: give the widget server="URL" (and run `boxplay serve --allow-origin` for this page)')
-          return new RemoteRuntime({ baseUrl: server.baseUrl, target: 'native', ...(server.token ? { token: server.token } : {}) })
-      }
-    })()
-    shared.set(key, runtime)
-    runtime.catch(() => shared.delete(key))
+async function make(id: LessonRuntimeId, server: ServerAddress | undefined): Promise<Runtime> {
+  if (id !== 'native') return browserRuntime(id, base())
+  if (!server) throw new Error('the native runtime needs a boxplay server: give the widget server="URL" (and run `boxplay serve --allow-origin` for this page)')
+  let remote = remotes.get(server.baseUrl)
+  if (!remote) {
+    remote = new RemoteRuntime({ baseUrl: server.baseUrl, target: 'native', ...(server.token ? { token: server.token } : {}) })
+    remotes.set(server.baseUrl, remote)
   }
-  return runtime
+  return remote
 }
 
 export interface RuntimeChoice {
