@@ -198,6 +198,28 @@ describe('images for the runtimes, rmi and prune', () => {
     await expect(store.runImage('busybox', { os: 'wasi', architecture: 'wasm' })).rejects.toThrow(/linux\/386/)
   })
 
+  it('two processes unpacking the same layers at once get the same, whole directories', async () => {
+    await makeBundled(bundled, 'v1')
+    await Store.open({ home, bundled })
+    const dist = join(process.cwd(), 'dist', 'server', 'store', 'store.js')
+    const code = `const { Store } = await import(${JSON.stringify(dist)});
+      const s = await Store.open({ home: ${JSON.stringify(home)}, bundled: null });
+      console.log(JSON.stringify(await s.layerDirs(await s.runImage('busybox'))));`
+    const one = () =>
+      new Promise<string>((resolve, reject) => {
+        let out = ''
+        const c = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] })
+        c.stdout.on('data', (d: Buffer) => (out += d.toString()))
+        c.on('close', (status) => (status === 0 ? resolve(out) : reject(new Error(`exit ${status}`))))
+      })
+    const [a, b] = await Promise.all([one(), one()])
+    expect(a).toBe(b)
+    const dirs = JSON.parse(a) as string[]
+    expect(readFileSync(join(dirs[0]!, 'etc', 'motd'), 'utf8')).toBe('v1 (top)')
+    expect(readdirSync(join(home, 'layers')).sort()).toHaveLength(4) // two dirs + two records
+    expect(readdirSync(join(home, 'tmp'))).toEqual([])
+  })
+
   it('prune frees only what no name reaches', async () => {
     const built = await makeBundled(bundled, 'v1')
     const store = await Store.open({ home, bundled })
