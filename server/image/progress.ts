@@ -45,7 +45,7 @@ export function createProgress(out: Writable & { isTTY?: boolean; columns?: numb
     if (!force && now - last < 100) return
     last = now
     let text = drawn > 0 ? `\x1b[${drawn}A` : ''
-    const width = (out.columns ?? 80) - 1
+    const width = out.columns && out.columns > 20 ? out.columns - 1 : 200
     for (const l of lines.values()) {
       const state = l.status ?? (l.total ? `${humanBytes(l.received)} / ${humanBytes(l.total)} ${Math.floor((100 * l.received) / l.total)}%` : humanBytes(l.received))
       text += `\x1b[2K${`${l.label}: ${state}`.slice(0, width)}\n`
