@@ -133,9 +133,16 @@ export async function inspectImage(store: Store, entry: ImageEntry): Promise<Ima
   return details
 }
 
+/** Never throws: an entry whose blobs are missing or damaged is listed with what is known. */
 export async function summarizeImage(store: Store, entry: ImageEntry): Promise<ImageSummary> {
-  const { name, repository, tag, digest, mediaType, platforms, pulledPlatforms, size } = await inspectImage(store, entry)
-  return { name, repository, tag, digest, mediaType, platforms, pulledPlatforms, size }
+  try {
+    const { name, repository, tag, digest, mediaType, platforms, pulledPlatforms, size } = await inspectImage(store, entry)
+    return { name, repository, tag, digest, mediaType, platforms, pulledPlatforms, size }
+  } catch {
+    const { repository, tag } = entry.name ? splitName(entry.name) : { repository: '<none>', tag: '<none>' }
+    const d = entry.descriptor
+    return { name: entry.name ?? null, repository, tag, digest: d.digest, mediaType: d.mediaType, platforms: [], pulledPlatforms: [], size: 0 }
+  }
 }
 
 export function humanBytes(n: number): string {

@@ -33,6 +33,8 @@ export interface LayerCacheOptions {
   maxBytes?: number
   /** Create char/block devices from layers (root only). Default false. */
   allowDevices?: boolean
+  /** How whiteouts are made: see UnpackOptions.whiteouts. */
+  whiteouts?: 'auto' | 'xattr'
 }
 
 export interface LayerRecord extends UnpackSummary {
@@ -113,7 +115,7 @@ export async function ensureLayer(
     await fsp.mkdir(dest, { mode: 0o700 })
     const seen = { hash: createHash('sha256'), bytes: 0 }
     const entries = readTar(measured(layerTarStream(blobPath, layer.mediaType), maxBytes, seen))
-    const unpacker = new LayerUnpacker(dest, { privileged, allowDevices: opts.allowDevices ?? false, scratchFile: tmp.name('xattrs') })
+    const unpacker = new LayerUnpacker(dest, { privileged, allowDevices: opts.allowDevices ?? false, scratchFile: tmp.name('xattrs'), whiteouts: opts.whiteouts ?? 'auto' })
     let summary: UnpackSummary
     try {
       for await (const entry of entries) await unpacker.add(entry)

@@ -53,6 +53,8 @@ export interface UnpackOptions {
   allowDevices?: boolean
   /** Where setfattr's batch file may be written (outside `dest`). */
   scratchFile: string
+  /** 'auto' (default): char 0/0 devices when mknod works, else xattr whiteouts. */
+  whiteouts?: 'auto' | 'xattr'
 }
 
 export type WhiteoutMode = 'chardev' | 'xattr'
@@ -364,7 +366,7 @@ export class LayerUnpacker {
     const whiteouts = [...this.nodes].filter(([, n]) => n.kind === 'whiteout').map(([k]) => k)
     const s = this.summary
     if (whiteouts.length > 0) {
-      if (canMakeWhiteout(this.dest)) {
+      if (this.opts.whiteouts !== 'xattr' && canMakeWhiteout(this.dest)) {
         makeNodes(this.dest, whiteouts.map((path) => ({ path, type: 'c', major: 0, minor: 0, mode: 0 })))
       } else {
         // overlayfs "xwhiteouts" (Linux 6.7+): an empty file marked by xattr, its directory marked too.

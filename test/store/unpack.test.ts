@@ -105,6 +105,20 @@ describe('unpacking a layer', () => {
     expect(record).toMatchObject({ whiteoutMode: 'chardev', whiteouts: 1, opaqueDirs: 1 })
   })
 
+  it('falls back to xattr whiteouts (overlayfs xwhiteouts) where mknod is not allowed', async () => {
+    const tar = craftTar([{ name: 'etc/', type: 'dir' }, { name: 'etc/.wh.passwd' }, { name: '.wh.top' }])
+    const blobPath = join(root, 'blob')
+    writeFileSync(blobPath, tar)
+    const dir = await ensureLayer(join(root, 'layers'), join(root, 'tmp'), { digest: digest(tar), diffId: digest(tar), mediaType: TAR, size: tar.byteLength }, blobPath, { whiteouts: 'xattr' })
+    expect(lstatSync(join(dir, 'etc', 'passwd')).isFile()).toBe(true)
+    expect(lstatSync(join(dir, 'etc', 'passwd')).size).toBe(0)
+    const attrs = execFileSync('getfattr', ['-d', '-m', '-', join(dir, 'etc', 'passwd'), join(dir, 'etc'), dir, join(dir, 'top')], { encoding: 'utf8' })
+    expect(attrs).toMatch(/etc\/passwd\ntrusted\.overlay\.whiteout=/)
+    expect(attrs).toMatch(/etc\ntrusted\.overlay\.opaque="x"/)
+    expect(attrs).toMatch(/top\ntrusted\.overlay\.whiteout=/)
+    expect((await readLayerRecord(join(root, 'layers'), digest(tar)))?.whiteoutMode).toBe('xattr')
+  })
+
   it('sets xattrs from pax records but refuses overlay.* ones a layer could forge', async () => {
     const tar = craftTar([
       { name: 'f', data: 'x', pax: { 'SCHILY.xattr.user.note': 'hello', 'SCHILY.xattr.trusted.overlay.opaque': 'y' } },
