@@ -124,7 +124,11 @@ interface Member {
   bytes?: Uint8Array
 }
 
-const KEEP_IN_MEMORY = 4 << 20
+/** Documents (JSON, manifests, configs) are also kept in memory; layers only on disk. */
+function keepInMemory(path: string, size: number): boolean {
+  if (size > 1 << 20) return false
+  return !path.includes('/') || path.endsWith('.json') || (path.startsWith('blobs/') && size <= 256 << 10)
+}
 
 async function fileSource(path: string): Promise<AsyncIterable<Uint8Array>> {
   const fh = await fsp.open(path, 'r')
@@ -155,7 +159,7 @@ async function loadTarball(store: Store, path: string): Promise<LoadResult> {
         else if (entry.type === 'hardlink') links.set(name, cleanPath(entry.linkname))
         if (entry.type !== 'file') continue
         const tmpPath = tmp.name('member')
-        if (entry.size <= KEEP_IN_MEMORY) {
+        if (keepInMemory(name, entry.size)) {
           const bytes = await entry.bytes()
           const w = await writeVerified(tmpPath, (async function* () {
             yield bytes

@@ -58,6 +58,23 @@ describe('load', () => {
     expect(img.layers.map((l) => l.digest)).toEqual(img.layers.map((l) => l.diffId))
   })
 
+  it('a docker save whose layer files are symlinks (older docker versions dedupe that way)', async () => {
+    const file = join(root, 'docker-links.tar')
+    await run('skopeo', ['copy', '--quiet', `oci:${src}:app:1`, `docker-archive:${file}:linked:1`])
+    const dir = join(root, 'docker-links')
+    mkdirSync(dir)
+    execFileSync('tar', ['-C', dir, '-xf', file])
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { Layers: string[] }[]
+    const first = manifest[0]!.Layers[0]!
+    mkdirSync(join(dir, 'real'))
+    execFileSync('mv', [join(dir, first), join(dir, 'real', 'layer.tar')])
+    execFileSync('ln', ['-s', 'real/layer.tar', join(dir, first)])
+    const relinked = join(root, 'docker-links-2.tar')
+    execFileSync('tar', ['-C', dir, '-cf', relinked, '.'])
+    expect((await load(store, relinked)).images.map((i) => i.name)).toEqual(['linked:1'])
+    await expectRunnable('linked:1')
+  })
+
   it('a gzipped docker save tarball, and Docker Hub names in familiar form', async () => {
     const file = join(root, 'docker2.tar')
     await run('skopeo', ['copy', '--quiet', `oci:${src}:app:1`, `docker-archive:${file}:docker.io/library/busybox:stable`])
