@@ -4,13 +4,14 @@
 // incremental build, not a fresh 3-minute one.
 
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BuildContext, BuildStep } from '../../server/setup/step.js'
 
 const SOURCE_TARBALL = '/usr/src/linux-source-6.1.tar.xz'
 
 /** Fixed build identity, so two machines build the same bytes. */
+const BUILD_EPOCH = Date.UTC(2024, 0, 1) / 1000
 const REPRODUCIBLE_ENV = {
   KBUILD_BUILD_TIMESTAMP: '2024-01-01 00:00:00 UTC',
   KBUILD_BUILD_USER: 'boxplay',
@@ -37,16 +38,17 @@ export const guestKernelStep: BuildStep = {
       })
 
     // The initramfs: just the init binary and the nodes it needs before devtmpfs is up.
+    // gen_init_cpio stores a file's own mtime (KBUILD_BUILD_TIMESTAMP covers only the other
+    // entries), so init goes in as a copy with a fixed mtime; the old archive is deleted so
+    // make cannot keep it for being "newer" than that copy.
+    const init = join(ctx.cacheDir, 'init')
+    copyFileSync(join(ctx.distDir, 'guest', 'init'), init)
+    utimesSync(init, BUILD_EPOCH, BUILD_EPOCH)
+    for (const stale of ['initramfs_data.cpio', 'initramfs_inc_data']) rmSync(join(out, 'usr', stale), { force: true })
     const list = join(ctx.cacheDir, 'initramfs.list')
     writeFileSync(
       list,
-      [
-        'dir /dev 0755 0 0',
-        'nod /dev/console 0600 0 0 c 5 1',
-        'dir /newroot 0755 0 0',
-        `file /init ${join(ctx.distDir, 'guest', 'init')} 0755 0 0`,
-        '',
-      ].join('\n'),
+      ['dir /dev 0755 0 0', 'nod /dev/console 0600 0 0 c 5 1', 'dir /newroot 0755 0 0', `file /init ${init} 0755 0 0`, ''].join('\n'),
     )
     const fragment = join(ctx.root, 'images', 'kernel', 'boxplay.config')
     const generated = join(ctx.cacheDir, 'generated.config')
