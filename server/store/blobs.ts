@@ -65,9 +65,7 @@ export async function writeVerified(
       if (chunk.byteLength === 0) continue
       size += chunk.byteLength
       if (expected.size !== undefined && size > expected.size) {
-        throw new BlobError(
-          `blob ${expected.digest ?? ''} is larger than the ${expected.size} bytes its descriptor says: refusing it`.replace('  ', ' '),
-        )
+        throw new BlobError(`blob ${expected.digest ?? '(no digest given)'} is larger than the ${expected.size} bytes its descriptor says: refusing it`)
       }
       hash.update(chunk)
       batch.push(chunk)
