@@ -160,7 +160,7 @@ struct spec {
   int argc;
   char *env[MAX_LIST + 2];
   int envc;
-  const char *cwd, *user, *hostname, *seed;
+  const char *cwd, *user, *hostname, *seed, *identity, *home;
   int tty, cols, rows, stdin_open;
   long long clock_ms;
 };
@@ -181,6 +181,8 @@ static void parse_spec(struct spec *s, unsigned char *p, size_t len) {
       case 'e': if (s->envc < MAX_LIST) s->env[s->envc++] = value; break;
       case 'c': s->cwd = value; break;
       case 'u': s->user = value; break;
+      case 'U': s->identity = value; break;
+      case 'H': s->home = value; break;
       case 'h': s->hostname = value; break;
       case 'r': s->seed = value; break;
       case 'i': s->stdin_open = value[0] == '1'; break;
@@ -262,8 +264,10 @@ static int enter_image(void) {
   for (size_t i = 0; i < sizeof PREMOUNTED / sizeof PREMOUNTED[0]; i++) {
     char target[64];
     snprintf(target, sizeof target, NEWROOT "/%s", PREMOUNTED[i][1]);
-    mkdir(target, 0755); /* images without /proc, /sys, /tmp or /dev get one */
-    if (mount(PREMOUNTED[i][0], target, NULL, MS_MOVE, NULL) != 0) {
+    /* Images without /proc, /sys, /tmp or /dev get one; the others cost no mkdir round trip. */
+    int moved = mount(PREMOUNTED[i][0], target, NULL, MS_MOVE, NULL) == 0;
+    if (!moved && errno == ENOENT && mkdir(target, 0755) == 0) moved = mount(PREMOUNTED[i][0], target, NULL, MS_MOVE, NULL) == 0;
+    if (!moved) {
       failf("boxplay-init: cannot mount /%s in the image: %s", PREMOUNTED[i][1], strerror(errno));
       return -1;
     }
@@ -368,6 +372,26 @@ static int resolve_user(const char *spec, struct identity *id) {
   return 0;
 }
 
+/* The host resolved the user from the image's files already: "uid gid g1,g2,…". */
+static int parse_identity(const char *text, const char *home, struct identity *id) {
+  memset(id, 0, sizeof *id);
+  unsigned long uid, gid;
+  int used = 0;
+  if (sscanf(text, "%lu %lu %n", &uid, &gid, &used) < 2) return -1;
+  id->uid = (uid_t)uid;
+  id->gid = (gid_t)gid;
+  for (const char *p = text + used; *p && id->ngroups < 64;) {
+    char *end;
+    unsigned long g = strtoul(p, &end, 10);
+    if (end == p) break;
+    id->groups[id->ngroups++] = (gid_t)g;
+    p = *end == ',' ? end + 1 : end;
+  }
+  if (id->ngroups == 0) id->groups[id->ngroups++] = id->gid;
+  snprintf(id->home, sizeof id->home, "%s", home ? home : "/");
+  return 0;
+}
+
 /* ---------- the command ---------- */
 
 static long long boot_ms(void) {
@@ -401,7 +425,8 @@ static void exec_command(struct spec *s, struct identity *id, int tty_fd, int in
   for (int fd = 3; fd < 1024; fd++) close(fd);
   if (tty_fd >= 0) tcsetpgrp(0, getpid());
 
-  if (chdir(s->cwd) != 0) {
+  /* Like Docker, a working directory the image lacks is created (as root, before the switch). */
+  if (chdir(s->cwd) != 0 && !(errno == ENOENT && s->cwd[0] == '/' && mkdir_p(s->cwd, 0755) == 0 && chdir(s->cwd) == 0)) {
     dprintf(2, "boxplay-init: cannot change to working directory %s: %s\n", s->cwd, strerror(errno));
     _exit(EXIT_INIT_FAILED);
   }
@@ -656,7 +681,10 @@ int main(void) {
   if (enter_image() != 0) give_up();
   sethostname(s.hostname, strlen(s.hostname));
   struct identity id;
-  if (resolve_user(s.user, &id) != 0) give_up();
+  if (s.identity ? parse_identity(s.identity, s.home, &id) != 0 : resolve_user(s.user, &id) != 0) {
+    if (s.identity) failf("boxplay-init: bad identity in the spec: %s", s.identity);
+    give_up();
+  }
   if (!env_get(&s, "HOME") && s.envc < MAX_LIST) {
     static char home[1100];
     snprintf(home, sizeof home, "HOME=%s", id.home);
@@ -666,10 +694,6 @@ int main(void) {
     static char hn[300];
     snprintf(hn, sizeof hn, "HOSTNAME=%s", s.hostname);
     s.env[s.envc++] = hn;
-  }
-  if (s.cwd[0] == '/' && mkdir_p(s.cwd, 0755) != 0) {
-    failf("boxplay-init: cannot create working directory %s: %s", s.cwd, strerror(errno));
-    give_up();
   }
   if (run(&s, &id, &r) != 0) give_up();
   for (;;) pause();

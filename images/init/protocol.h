@@ -23,6 +23,8 @@
  *                 'h' hostname                't' tty size "cols rows" (absent: pipe mode)
  *                 'i' "1" when stdin stays open   'T' wall clock, ms since the epoch
  *                 'r' random seed (hex)
+ *                 'U' "uid gid g1,g2,…" and 'H' home: the user already resolved by the host from
+ *                     the image's /etc/passwd and /etc/group (init resolves 'u' itself without)
  *   'W' resize:   "cols rows"
  *   'K' signal:   "<signal number>" for the command's process group
  *   'D' stdin bytes (pipe mode)   'Z' stdin EOF (pipe mode)

@@ -55,6 +55,8 @@ describe('v86 runtime (Node)', () => {
     expect(r.stdout.trim()).toBe('uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)')
     const numeric = await run({ cmd: ['id', '-u'], user: '1234:65534' })
     expect(numeric.stdout.trim()).toBe('1234')
+    const named = await run({ cmd: ['id'], user: 'nobody:root' })
+    expect(named.stdout.trim()).toBe('uid=65534(nobody) gid=0(root) groups=0(root)')
   })
 
   test('an unknown user is an error that says what is wrong', async () => {

@@ -72,6 +72,8 @@ export interface GuestSpec {
   stdinOpen: boolean
   clockMs: number
   seedHex: string
+  /** The user resolved on the host; without it init reads the image's passwd itself. */
+  identity?: { uid: number; gid: number; groups: number[]; home: string }
 }
 
 export function encodeSpec(spec: GuestSpec): Uint8Array {
@@ -89,6 +91,10 @@ export function encodeSpec(spec: GuestSpec): Uint8Array {
   put('i', spec.stdinOpen ? '1' : '0')
   put('T', String(spec.clockMs))
   put('r', spec.seedHex)
+  if (spec.identity) {
+    put('U', `${spec.identity.uid} ${spec.identity.gid} ${spec.identity.groups.join(',')}`)
+    put('H', spec.identity.home)
+  }
   return encodeFrame('S', parts.join(''))
 }
 

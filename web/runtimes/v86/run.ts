@@ -12,6 +12,7 @@ import { type RootFsStorage, type V86Fs, loadImage, readBack } from './filesyste
 import { type Emulator, MACHINE_PROFILE, StateError, V86_VERSION, startMachine } from './machine.js'
 import { type GuestFrame, FrameReader, decodeWaitStatus, encodeFrame, encodeSpec, fields, signalNumber } from './protocol.js'
 import { TerminalQueryFilter } from './tty-filter.js'
+import { type Identity, UserError, resolveIdentity } from './user.js'
 
 /** Booting and starting the command must not take longer than this, whatever the run's timeout. */
 const START_DEADLINE_MS = 60_000
@@ -162,6 +163,16 @@ export class V86Run extends RunBase {
 
   private async bootMachine(): Promise<void> {
     const { assets, memoryBytes } = this.o
+    // Resolved up front: an unknown user fails before any machine starts.
+    let identity: Identity
+    try {
+      identity = await resolveIdentity(this.o.rootFs, this.o.process.user)
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err
+      this.emit('stderr', new TextEncoder().encode(`boxplay: ${err.message}\n`))
+      this.end({ code: 125, reason: 'error', message: err.message })
+      return
+    }
     const kernel = await assets.kernel()
     const key = await stateKey(kernel, memoryBytes, MACHINE_PROFILE, V86_VERSION)
     const saved = this.o.cold ? undefined : await assets.loadState(key).catch(() => undefined)
@@ -221,6 +232,7 @@ export class V86Run extends RunBase {
         stdinOpen: this.o.spec.stdin === true,
         clockMs: Date.now(),
         seedHex: [...seed].map((b) => b.toString(16).padStart(2, '0')).join(''),
+        identity,
       }),
     )
     this.specSent = true
