@@ -3,8 +3,8 @@
 // and the object directory stay in the step's cache dir, so a config or init change is an
 // incremental build, not a fresh 3-minute one.
 
-import { execFileSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BuildContext, BuildStep } from '../../server/setup/step.js'
 
@@ -21,12 +21,13 @@ const REPRODUCIBLE_ENV = {
 
 export const guestKernelStep: BuildStep = {
   name: 'guest-kernel',
-  inputs: ['images/kernel/boxplay.config', 'images/kernel/step.ts', 'dist/guest/init'],
+  inputs: ['images/kernel/boxplay.config', 'images/kernel/patches', 'images/kernel/step.ts', 'dist/guest/init'],
   outputs: ['dist/guest/bzImage'],
-  packages: ['linux-source-6.1', 'build-essential', 'flex', 'bison', 'bc', 'libelf-dev', 'xz-utils'],
+  packages: ['linux-source-6.1', 'build-essential', 'flex', 'bison', 'bc', 'libelf-dev', 'xz-utils', 'patch'],
   after: ['guest-init'],
   async run(ctx) {
     const src = unpack(ctx)
+    applyPatches(ctx, src)
     const out = join(ctx.cacheDir, 'build')
     mkdirSync(out, { recursive: true })
     const env = { ...process.env, ...REPRODUCIBLE_ENV, ARCH: 'i386' }
@@ -82,6 +83,22 @@ function unpack(ctx: BuildContext): string {
   execFileSync('tar', ['-xJf', SOURCE_TARBALL, '-C', ctx.cacheDir], { stdio: ['ignore', 'inherit', 'inherit'] })
   writeFileSync(marker, '')
   return src
+}
+
+/** images/kernel/patches/*.patch, in name order; each once (the unpacked tree is kept). */
+function applyPatches(ctx: BuildContext, src: string): void {
+  const dir = join(ctx.root, 'images', 'kernel', 'patches')
+  if (!existsSync(dir)) return
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.patch')).sort()) {
+    const file = join(dir, name)
+    const applied = spawnSync('patch', ['-p1', '-R', '--dry-run', '-s', '-f', '-d', src, '-i', file]).status === 0
+    if (applied) continue
+    ctx.log(`patching the kernel: ${name}`)
+    const res = spawnSync('patch', ['-p1', '-s', '-f', '-d', src, '-i', file], { encoding: 'utf8' })
+    if (res.status !== 0) {
+      throw new Error(`kernel patch ${name} does not apply to ${src}: ${res.stdout}${res.stderr}; delete ${ctx.cacheDir} to start from a clean tree`)
+    }
+  }
 }
 
 /** Kconfig silently drops options whose dependencies are unmet: fail loudly instead. */
