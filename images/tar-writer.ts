@@ -4,6 +4,8 @@
 // build machine (umask, owner, timestamps) leaks in. Format: ustar, with a pax extended
 // header only for a path or link target too long for ustar's 100-byte fields.
 
+import { concatBytes } from '../web/oci/bytes.js'
+
 export type LayerEntry =
   | { type: 'dir'; path: string; mode: number }
   | { type: 'file'; path: string; mode: number; data: Uint8Array }
@@ -169,15 +171,7 @@ export function writeTar(entries: readonly LayerEntry[]): Uint8Array {
     if (data) chunks.push(data, padding(size))
   }
   chunks.push(new Uint8Array(BLOCK * 2))
-  let total = 0
-  for (const c of chunks) total += c.length
-  const out = new Uint8Array(total)
-  let offset = 0
-  for (const c of chunks) {
-    out.set(c, offset)
-    offset += c.length
-  }
-  return out
+  return concatBytes(chunks)
 }
 
 /** The longest prefix of `text` whose UTF-8 form fits in `limit` bytes (for ustar fallbacks). */

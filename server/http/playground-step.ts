@@ -3,26 +3,12 @@
 // (images/) and the v86 guest (guest/: BIOS, kernel, saved states). The result is a static
 // site any host can serve; `boxplay serve` serves it too.
 
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BuildStep } from '../setup/step.js'
+import { copyRuntimeAssets } from './runtime-assets.js'
 
 export const PLAYGROUND_DIR = join('dist', 'playground')
-
-/** Copies the OCI layout files only: tsc also writes its .js output into dist/images. */
-function copyLayout(from: string, to: string): void {
-  mkdirSync(to, { recursive: true })
-  for (const name of ['oci-layout', 'index.json']) cpSync(join(from, name), join(to, name))
-  cpSync(join(from, 'blobs'), join(to, 'blobs'), { recursive: true })
-}
-
-function copyGuest(from: string, to: string): void {
-  mkdirSync(to, { recursive: true })
-  for (const name of readdirSync(from)) {
-    if (name.endsWith('.js') || name.endsWith('.ts')) continue
-    cpSync(join(from, name), join(to, name), { recursive: true })
-  }
-}
 
 export async function buildPlayground(root: string, outDir = join(root, PLAYGROUND_DIR)): Promise<void> {
   const { build } = await import('vite')
@@ -51,10 +37,7 @@ export async function buildPlayground(root: string, outDir = join(root, PLAYGROU
       },
     },
   })
-  const images = join(root, 'dist', 'images')
-  if (existsSync(join(images, 'index.json'))) copyLayout(images, join(outDir, 'images'))
-  const guest = join(root, 'dist', 'guest')
-  if (existsSync(guest)) copyGuest(guest, join(outDir, 'guest'))
+  copyRuntimeAssets(root, outDir, false)
 }
 
 export const playgroundStep: BuildStep = {

@@ -6,24 +6,13 @@
 // OUT/images/ (the bundled OCI layout) and OUT/guest/ (BIOS, kernel, saved states). The
 // bundle finds all of it relative to its own URL, so OUT can be copied to any static site.
 
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { cpSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Plugin } from 'vite'
+import { copyRuntimeAssets } from '../http/runtime-assets.js'
 import type { BuildStep } from '../setup/step.js'
 
 export const WIDGET_DIR = join('dist', 'widget')
-
-function copyLayout(from: string, to: string): void {
-  mkdirSync(to, { recursive: true })
-  for (const name of ['oci-layout', 'index.json']) cpSync(join(from, name), join(to, name))
-  cpSync(join(from, 'blobs'), join(to, 'blobs'), { recursive: true })
-}
-
-function copyGuest(from: string, to: string): void {
-  mkdirSync(to, { recursive: true })
-  // tsc also writes the guest steps' .js into dist/guest: only the assets go.
-  for (const name of readdirSync(from)) if (!/\.(js|ts)$/.test(name)) cpSync(join(from, name), join(to, name), { recursive: true })
-}
 
 export async function buildWidget(root: string, outDir = join(root, WIDGET_DIR)): Promise<void> {
   const { build } = await import('vite')
@@ -53,12 +42,7 @@ export async function buildWidget(root: string, outDir = join(root, WIDGET_DIR))
       },
     },
   })
-  const images = join(root, 'dist', 'images')
-  if (!existsSync(join(images, 'index.json'))) throw new Error('dist/images is not built, so the widget would have no images: run `npm run setup` first')
-  copyLayout(images, join(outDir, 'images'))
-  const guest = join(root, 'dist', 'guest')
-  if (!existsSync(join(guest, 'bzImage'))) throw new Error('dist/guest is not built, so the widget could not offer v86: run `npm run setup` first')
-  copyGuest(guest, join(outDir, 'guest'))
+  copyRuntimeAssets(root, outDir, true)
 }
 
 /** For vite.config.ts: `vite build` also builds the widget into dist/widget. */

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { setFlagsFromString } from 'node:v8'
 import { gunzipSync, gzipSync } from 'node:zlib'
-import type { SavedState, V86Assets } from '../../web/runtimes/v86/assets.js'
+import { onceRetrying, type SavedState, type V86Assets } from '../../web/runtimes/v86/assets.js'
 import { defaultHome, packageRoot } from '../store/paths.js'
 
 export interface NodeV86AssetsOptions {
@@ -46,14 +46,7 @@ export function nodeV86Assets(options: NodeV86AssetsOptions = {}): V86Assets {
   const guest = options.guestDir ?? guestDir()
   const cache = options.cacheDir ?? join(defaultHome(), 'cache', 'v86')
   const loadedStates = new Map<string, Promise<SavedState | undefined>>()
-  const once = <T>(load: () => Promise<T>): (() => Promise<T>) => {
-    let p: Promise<T> | undefined
-    return () => {
-      p ??= load()
-      p.catch(() => (p = undefined))
-      return p
-    }
-  }
+  const once = onceRetrying
   const need = async (path: string, what: string): Promise<ArrayBuffer> => {
     try {
       return toArrayBuffer(await readFile(path))

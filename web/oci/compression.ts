@@ -6,6 +6,7 @@
 
 import { Decompress as ZstdDecompress } from 'fzstd'
 import { type LayerCompression, layerCompression } from './media-types.js'
+import { concatBytes } from './bytes.js'
 
 export class CompressionError extends Error {
   constructor(message: string) {
@@ -164,16 +165,6 @@ export function decompress(mediaType: string, data: AsyncIterable<Uint8Array>, o
   return capped(body, opts.maxBytes)
 }
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!
-  const out = new Uint8Array(total)
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.byteLength
-  }
-  return out
-}
 
 /** Decompresses a whole layer held in memory. Plain tars come back as the same array (no copy). */
 export async function decompressBytes(mediaType: string, bytes: Uint8Array, opts: DecompressOptions = {}): Promise<Uint8Array> {
@@ -206,7 +197,7 @@ export async function decompressBytes(mediaType: string, bytes: Uint8Array, opts
     total += chunk.byteLength
   }
   if (out !== undefined) return total === out.byteLength ? out : out.subarray(0, total)
-  return concat(chunks, total)
+  return concatBytes(chunks, total)
 }
 
 const MAX_TRUSTED_HINT = 2 ** 31

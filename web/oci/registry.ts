@@ -7,6 +7,7 @@ import type { ContentSource } from './image.js'
 import { MANIFEST_ACCEPT } from './media-types.js'
 import { sniffManifestMediaType } from './manifest.js'
 import { DEFAULT_REGISTRY, type ImageReference, parseReference } from './reference.js'
+import { concatBytes } from './bytes.js'
 
 export interface Credentials {
   username: string
@@ -130,13 +131,7 @@ async function readCapped(res: Response, max: number, what: string, idleMs: numb
     }
     parts.push(next.value)
   }
-  const bytes = new Uint8Array(total)
-  let at = 0
-  for (const p of parts) {
-    bytes.set(p, at)
-    at += p.byteLength
-  }
-  return bytes
+  return concatBytes(parts, total)
 }
 
 export class RegistryClient {

@@ -2,6 +2,7 @@
 // the exit promise settled exactly once, and phase timings. Runtimes extend it and
 // implement the four process verbs.
 
+import { concatBytes } from '../oci/bytes.js'
 import type { ExitStatus, OutputChunk, Phase, Run, RuntimeKind } from './runtime.js'
 
 let counter = 0
@@ -72,18 +73,6 @@ export async function collectOutput(run: Run): Promise<{ stdout: string; stderr:
   const err: Uint8Array[] = []
   run.onOutput((c) => (c.stream === 'stdout' ? out : err).push(c.data))
   const status = await run.exit
-  const text = (parts: Uint8Array[]) => new TextDecoder().decode(concat(parts))
+  const text = (parts: Uint8Array[]) => new TextDecoder().decode(concatBytes(parts))
   return { stdout: text(out), stderr: text(err), status }
-}
-
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0
-  for (const p of parts) size += p.byteLength
-  const all = new Uint8Array(size)
-  let at = 0
-  for (const p of parts) {
-    all.set(p, at)
-    at += p.byteLength
-  }
-  return all
 }

@@ -37,3 +37,13 @@ export async function stateKey(kernel: ArrayBuffer, memoryBytes: number, machine
   const hash = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)))
   return `v86-${memoryBytes >> 20}m-${[...hash.slice(0, 10)].map((b) => b.toString(16).padStart(2, '0')).join('')}`
 }
+
+/** Memoises an async load; a failed one is forgotten so the next call tries again. */
+export function onceRetrying<T>(load: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined
+  return () => {
+    p ??= load()
+    p.catch(() => (p = undefined))
+    return p
+  }
+}

@@ -2,7 +2,7 @@
 // (dist/guest as the static site serves it), v86's wasm by URL, and states that runs save
 // kept in IndexedDB so the next visit restores instead of booting.
 
-import type { SavedState, V86Assets } from './assets.js'
+import { onceRetrying, type SavedState, type V86Assets } from './assets.js'
 import { V86Runtime } from './runtime.js'
 
 export interface BrowserV86AssetsOptions {
@@ -24,14 +24,7 @@ export function browserV86Assets(options: BrowserV86AssetsOptions = {}): V86Asse
   const base = new URL(guest.endsWith('/') ? guest : `${guest}/`, globalThis.document?.baseURI ?? globalThis.location?.href)
   const wasmUrl = options.wasmUrl ?? bundledWasm()
   const dbName = options.database === undefined ? 'boxplay-v86' : options.database
-  const once = <T>(load: () => Promise<T>): (() => Promise<T>) => {
-    let p: Promise<T> | undefined
-    return () => {
-      p ??= load()
-      p.catch(() => (p = undefined))
-      return p
-    }
-  }
+  const once = onceRetrying
   const fetchBytes = async (url: URL | string, what: string): Promise<ArrayBuffer> => {
     const res = await fetch(url)
     if (!res.ok) throw new Error(`cannot load ${what} from ${String(url)}: HTTP ${res.status}`)

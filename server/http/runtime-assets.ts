@@ -1,0 +1,31 @@
+// What the browser runtimes fetch at run time, shipped beside a web build (the playground and
+// the lesson widget both need it): images/ (the bundled OCI layout) and guest/ (BIOS, kernel,
+// saved v86 states).
+
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+
+/** Copies dist/images and dist/guest into `outDir`; `required` turns a missing one into an error. */
+export function copyRuntimeAssets(root: string, outDir: string, required: boolean): void {
+  const images = join(root, 'dist', 'images')
+  if (existsSync(join(images, 'index.json'))) copyLayout(images, join(outDir, 'images'))
+  else if (required) throw new Error('dist/images is not built, so the browser runtimes would have no images: run `npm run setup` first')
+  const guest = join(root, 'dist', 'guest')
+  if (existsSync(join(guest, 'bzImage'))) copyGuest(guest, join(outDir, 'guest'))
+  else if (required) throw new Error('dist/guest is not built, so v86 could not run: run `npm run setup` first')
+}
+
+/** The OCI layout files only: tsc also writes its .js output into dist/images. */
+function copyLayout(from: string, to: string): void {
+  mkdirSync(to, { recursive: true })
+  for (const name of ['oci-layout', 'index.json']) cpSync(join(from, name), join(to, name))
+  cpSync(join(from, 'blobs'), join(to, 'blobs'), { recursive: true })
+}
+
+/** The guest's assets only: tsc also writes the guest steps' .js into dist/guest. */
+function copyGuest(from: string, to: string): void {
+  mkdirSync(to, { recursive: true })
+  for (const name of readdirSync(from)) {
+    if (!/\.(js|ts)$/.test(name)) cpSync(join(from, name), join(to, name), { recursive: true })
+  }
+}
