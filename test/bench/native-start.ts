@@ -16,15 +16,10 @@ import { packageRoot } from '../../server/native/paths.js'
 import { collectOutput } from '../../web/runtimes/run-base.js'
 import type { RunImage } from '../../web/runtimes/runtime.js'
 import { busyboxLayerBlob } from '../native/fixture.js'
-import type { BenchRow } from './v86.js'
+import { compare, formatTable, normalise, type AnyRow } from './framework.js'
 
 const RUNS = Number(process.env.BOXPLAY_BENCH_RUNS ?? 30)
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
-}
-const round = (x: number) => Math.round(x * 100) / 100
 
 /** busybox unpacked once under .cache/bench (the native core shifts its owners on first use). */
 function rootfs(): string {
@@ -108,21 +103,20 @@ function ociSamples(dir: string): { runc: number[]; crun: number[] } {
   }
 }
 
-export async function nativeStartBench(): Promise<BenchRow[]> {
+export async function nativeStartBench(): Promise<AnyRow[]> {
   const dir = rootfs()
   const api = await apiSamples(dir)
   const oci = ociSamples(dir)
   const cli = cliSamples()
-  const crun = median(oci.crun)
+  const what = 'native start→exit, busybox true'
   return [
-    { name: 'native start→exit, busybox true, TypeScript API', value: round(median(api)), unit: 'ms', target: `≤ crun (${round(crun)} ms)`, samples: api.map(round) },
-    { name: 'native start→exit, busybox true, CLI (fresh node)', value: round(median(cli)), unit: 'ms', samples: cli.map(round) },
-    { name: 'crun run, busybox true (same rootfs)', value: round(crun), unit: 'ms', samples: oci.crun.map(round) },
-    { name: 'runc run, busybox true (same rootfs)', value: round(median(oci.runc)), unit: 'ms', samples: oci.runc.map(round) },
+    compare(`${what}: TypeScript API`, 'ms', api, 'crun run', oci.crun, 'target ≤ crun'),
+    compare(`${what}: TypeScript API`, 'ms', api, 'runc run', oci.runc, 'target well below runc'),
+    compare(`${what}: the boxplay CLI (a fresh node)`, 'ms', cli, 'crun run', oci.crun, 'a process start each, like the CLIs'),
   ]
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rows = await nativeStartBench()
-  for (const r of rows) process.stdout.write(`${r.name}: ${r.value} ${r.unit}${r.target ? `  (target ${r.target})` : ''}\n`)
+  process.stdout.write(formatTable(rows.map(normalise)))
 }
