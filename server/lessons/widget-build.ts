@@ -32,7 +32,7 @@ export async function buildWidget(root: string, outDir = join(root, WIDGET_DIR))
       // v86.wasm must stay a file: inlined it would add megabytes to the bundle.
       assetsInlineLimit: 0,
       rollupOptions: {
-        input: { 'boxplay-lesson': join(root, 'web', 'widget.ts') },
+        input: { 'boxplay-lesson': join(root, 'web', 'widget.ts'), 'coi-sw': join(root, 'web', 'coi-sw.ts') },
         preserveEntrySignatures: 'exports-only',
         output: {
           entryFileNames: '[name].js',
@@ -62,6 +62,18 @@ export function widgetBuildPlugin(root: string): Plugin {
 }
 
 /**
+ * Lays out the lessons on a site: site/widget/ (a built widget), site/lessons/ (the pages, which
+ * load ../widget/boxplay-lesson.js) and, beside the pages, coi-sw.js for hosts that cannot send
+ * COOP/COEP.
+ */
+export function installLessons(root: string, widgetDir: string, site: string): void {
+  for (const name of ['widget', 'lessons']) rmSync(join(site, name), { recursive: true, force: true })
+  cpSync(widgetDir, join(site, 'widget'), { recursive: true })
+  cpSync(join(root, 'web', 'lessons'), join(site, 'lessons'), { recursive: true })
+  cpSync(join(widgetDir, 'coi-sw.js'), join(site, 'lessons', 'coi-sw.js'))
+}
+
+/**
  * The `widget` setup step: dist/widget, and the static site's copy of it with the lessons
  * (dist/playground/widget/, dist/playground/lessons/), so `boxplay serve` and any host of
  * dist/playground serve the lessons at /lessons/ (they load ../widget/boxplay-lesson.js).
@@ -69,14 +81,11 @@ export function widgetBuildPlugin(root: string): Plugin {
 export const widgetStep: BuildStep = {
   name: 'widget',
   inputs: ['web', 'server/lessons/widget-build.ts', 'package-lock.json', 'dist/images/index.json', 'dist/guest', 'dist/playground/index.html'],
-  outputs: [join(WIDGET_DIR, 'boxplay-lesson.js'), 'dist/playground/widget/boxplay-lesson.js', 'dist/playground/lessons/index.html'],
+  outputs: [join(WIDGET_DIR, 'boxplay-lesson.js'), join(WIDGET_DIR, 'coi-sw.js'), 'dist/playground/widget/boxplay-lesson.js', 'dist/playground/lessons/index.html', 'dist/playground/lessons/coi-sw.js'],
   after: ['images', 'guest-state', 'playground'],
   async run(ctx) {
     await buildWidget(ctx.root)
-    const site = join(ctx.root, 'dist', 'playground')
-    for (const name of ['widget', 'lessons']) rmSync(join(site, name), { recursive: true, force: true })
-    cpSync(join(ctx.root, WIDGET_DIR), join(site, 'widget'), { recursive: true })
-    cpSync(join(ctx.root, 'web', 'lessons'), join(site, 'lessons'), { recursive: true })
+    installLessons(ctx.root, join(ctx.root, WIDGET_DIR), join(ctx.root, 'dist', 'playground'))
     ctx.log('built dist/widget and the lessons in dist/playground/lessons')
   },
 }

@@ -37,13 +37,22 @@ export interface StaticSite {
   close(): Promise<void>
 }
 
-/** A static host: URL prefixes mapped to folders, plus in-memory pages. Sends COOP/COEP. */
-export async function startStatic(mounts: Record<string, string>, pages: Record<string, string> = {}): Promise<StaticSite> {
+/**
+ * A static host: URL prefixes mapped to folders, plus in-memory pages. Sends COOP/COEP unless
+ * `isolation` is false (a host that cannot set headers, where coi-sw.js has to help).
+ */
+export async function startStatic(
+  mounts: Record<string, string>,
+  pages: Record<string, string> = {},
+  opts: { isolation?: boolean } = {},
+): Promise<StaticSite> {
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin')
-    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp')
-    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin')
+    if (opts.isolation !== false) {
+      res.setHeader('Cross-Origin-Opener-Policy', 'same-origin')
+      res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp')
+      res.setHeader('Cross-Origin-Resource-Policy', 'same-origin')
+    }
     const page = pages[path]
     if (page !== undefined) {
       res.setHeader('Content-Type', TYPES['.html']!)

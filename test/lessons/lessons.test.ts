@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { installLessons } from '../../server/lessons/widget-build.js'
 import { type Boxplay, type Browser, ROOT, buildWidgetInto, collectErrors, launchBrowser, lesson, startBoxplay, startStatic } from './harness.js'
 
 let site: string
@@ -17,8 +18,9 @@ let browser: Browser
 
 beforeAll(async () => {
   site = mkdtempSync(join(tmpdir(), 'boxplay-lessons-site-'))
-  await buildWidgetInto(join(site, 'widget'))
-  cpSync(join(ROOT, 'web', 'lessons'), join(site, 'lessons'), { recursive: true })
+  const widget = join(site, 'built-widget')
+  await buildWidgetInto(widget)
+  installLessons(ROOT, widget, site)
   // serveStatic wants a playground index at the root; the lessons do not need it.
   cpSync(join(ROOT, 'web', 'lessons', 'index.html'), join(site, 'index.html'))
   boxplay = await startBoxplay({ staticDir: site })
@@ -136,6 +138,22 @@ describe('the shipped lessons, served at /lessons/ by boxplay serve', () => {
     expectCompleted('wasi', r)
     expect(r.text).toMatch(/Name:\s+hello/)
   }, 240_000)
+
+  test('on a static host that cannot send COOP/COEP, coi-sw.js beside the lessons isolates them and wasi runs', async () => {
+    const plain = await startStatic({ '/widget/': join(site, 'widget'), '/lessons/': join(site, 'lessons') }, {}, { isolation: false })
+    const page = await browser.context.newPage()
+    try {
+      await page.goto(`${plain.origin}/lessons/wasi.html`)
+      // The widget installs the worker and reloads once; the page then comes through it.
+      await expect.poll(() => page.evaluate(() => globalThis.crossOriginIsolated), { timeout: 30_000 }).toBe(true)
+      const l = lesson(page, 0)
+      await l.ready()
+      await expect(l.root.locator('button.runtime[data-runtime="wasi"]').isEnabled()).resolves.toBe(true)
+    } finally {
+      await page.close()
+      await plain.close()
+    }
+  }, 120_000)
 
   test('on a static host without a server, the lesson offers the browser runtimes and says why not native', async () => {
     const plain = await startStatic({ '/widget/': join(site, 'widget'), '/lessons/': join(site, 'lessons') })
