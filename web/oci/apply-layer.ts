@@ -4,8 +4,8 @@
 // Paths are confined to the tree (`..` and absolute paths cannot climb out), and symlinks
 // in parent paths resolve inside the tree, never on the host.
 
-import { RootFs, RootFsError, splitPath } from './rootfs.js'
-import type { DirNode, FileNode, Node } from './rootfs.js'
+import { RootFs, RootFsError, fileSize, splitPath } from './rootfs.js'
+import type { DirNode, FileData, FileNode, Node } from './rootfs.js'
 import type { TarHeader } from './tar.js'
 import { parseWhiteout } from './whiteout.js'
 
@@ -23,6 +23,12 @@ export interface ApplySummary {
   bytes: number
 }
 
+/**
+ * One layer entry as applyLayer needs it: a tar header's essentials and, for regular files,
+ * the body — in memory, or lazily loadable (a layer index, see layer-index.ts).
+ */
+export type LayerEntry = Pick<TarHeader, 'path' | 'type' | 'mode' | 'uid' | 'gid' | 'mtime' | 'linkname'> & { data: FileData }
+
 export class ApplyLayerError extends Error {
   constructor(message: string) {
     super(message)
@@ -30,11 +36,11 @@ export class ApplyLayerError extends Error {
   }
 }
 
-function meta(e: TarHeader): { mode: number; uid: number; gid: number; mtime: number } {
+function meta(e: LayerEntry): { mode: number; uid: number; gid: number; mtime: number } {
   return { mode: e.mode & 0o7777, uid: e.uid, gid: e.gid, mtime: Math.floor(e.mtime) }
 }
 
-export function applyLayer(fs: RootFs, entries: Iterable<TarHeader & { data: Uint8Array }>): ApplySummary {
+export function applyLayer(fs: RootFs, entries: Iterable<LayerEntry>): ApplySummary {
   const summary: ApplySummary = { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, whiteouts: 0, opaqueDirs: 0, skippedSpecial: 0, bytes: 0 }
   // Nodes this layer created or walked through: an opaque marker keeps them, hides the rest.
   const touched = new Set<Node>([fs.root])
@@ -109,7 +115,7 @@ export function applyLayer(fs: RootFs, entries: Iterable<TarHeader & { data: Uin
       case 'file':
         node = { kind: 'file', ...meta(entry), data: entry.data } satisfies FileNode
         summary.files++
-        summary.bytes += entry.data.byteLength
+        summary.bytes += fileSize(entry.data)
         break
       case 'symlink':
         node = { kind: 'symlink', ...meta(entry), target: entry.linkname }
