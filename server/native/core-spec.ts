@@ -19,6 +19,8 @@ export interface CoreSpec {
   capabilities?: string[]
   seccomp: boolean
   mounts: { hostPath: string; guestPath: string; readonly: boolean }[]
+  /** Keep the container's writes in its run dir after exit (see CoreExited.changesDir). */
+  keepChanges?: boolean
 }
 
 export interface CoreStarted {
@@ -44,4 +46,6 @@ export interface CoreExited {
   /** Forks the pids limit refused. */
   pidsLimitHits: number | null
   cleanupError: string | null
+  /** With keepChanges: the kept run dir (upper/ and opaque), until removeRun(dir). */
+  changesDir?: string | null
 }

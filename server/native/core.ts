@@ -28,6 +28,8 @@ export interface NativeCore {
   kill(handle: CoreHandle, signo: number): void
   /** JSON: { removed: string[], failed: string[] } */
   sweep(stateRoot: string): string
+  /** Removes a run dir (a kept run's changes); what was left behind, or undefined. */
+  removeRun(runDir: string): string | undefined
 }
 
 export interface LoadedCore {

@@ -31,6 +31,12 @@ export interface NativeOptions {
   /** false turns the default seccomp filter off (for comparisons in lessons and tests). */
   seccomp?: boolean
   rlimits?: CoreSpec['rlimits']
+  /**
+   * Keep the run's writes after it exits, for NativeRun.files()/changes(). They sit in the
+   * run dir on the host (not a tmpfs, so no scratch size limit) until read, discard(),
+   * this process's exit, or the sweep of a later server.
+   */
+  keepChanges?: boolean
 }
 
 const DEFAULT_RLIMITS: CoreSpec['rlimits'] = [{ kind: 'NOFILE', soft: 1024, hard: 4096 }]
@@ -98,7 +104,7 @@ export class NativeRuntime implements Runtime {
     this.sweepOnce()
     const proc = resolveProcess(spec)
     const options = (spec.options ?? {}) as NativeOptions
-    const run = new NativeRun(loaded.core, spec.limits?.memoryBytes)
+    const run = new NativeRun(loaded.core, spec.limits?.memoryBytes, spec.image)
     const lowerDirs = await this.opts.layerDirs(spec.image)
     run.phase('prepare')
     const id = run.id.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) + '-' + randomBytes(3).toString('hex')
@@ -125,6 +131,7 @@ export class NativeRuntime implements Runtime {
       rlimits: options.rlimits ?? DEFAULT_RLIMITS,
       ...(options.capabilities ? { capabilities: options.capabilities } : {}),
       seccomp: options.seccomp ?? true,
+      ...(options.keepChanges ? { keepChanges: true } : {}),
       mounts: (spec.mounts ?? []).map((m) => ({ hostPath: m.hostPath, guestPath: m.guestPath, readonly: m.readonly ?? false })),
     }
     spawnInto(loaded, run, coreSpec, spec)

@@ -2,10 +2,14 @@
 // final report becomes the ExitStatus, facts and timings.
 
 import { constants } from 'node:os'
+import { buildRootFs } from '../../web/oci/image.js'
+import type { RootFs } from '../../web/oci/rootfs.js'
+import { applyChanges, type RunChanges } from '../../web/runtimes/remote/changes.js'
 import { RunBase } from '../../web/runtimes/run-base.js'
-import type { ExitStatus } from '../../web/runtimes/runtime.js'
+import type { ExitStatus, RunImage } from '../../web/runtimes/runtime.js'
 import type { CoreHandle, CoreMessage, NativeCore } from './core.js'
 import type { CoreExited, CoreStarted } from './core-spec.js'
+import { readKeptChanges } from './kept-changes.js'
 
 const signals = constants.signals as Record<string, number>
 
@@ -20,6 +24,17 @@ export function signalName(n: number): string {
   return Object.keys(signals).find((k) => signals[k] === n) ?? `SIG${n}`
 }
 
+/** Kept run dirs not yet read or discarded: removed when this process exits. */
+const unread = new Map<string, NativeCore>()
+let exitHookSet = false
+function removeUnreadOnExit(): void {
+  if (exitHookSet) return
+  exitHookSet = true
+  process.once('exit', () => {
+    for (const [dir, core] of unread) core.removeRun(dir)
+  })
+}
+
 export class NativeRun extends RunBase {
   private handle: CoreHandle | undefined
   private killedBy: 'killed' | 'timeout' | undefined
@@ -27,11 +42,60 @@ export class NativeRun extends RunBase {
   /** Set once the helper reported that PID 1 runs the command. */
   started = false
 
+  /** With keepChanges: the kept run dir until changes() reads it or discard() drops it. */
+  private changesDir: string | undefined
+  private idMap = ''
+  private read: Promise<RunChanges> | undefined
+
   constructor(
     private readonly core: NativeCore,
     private readonly memoryLimit: number | undefined,
+    private readonly image?: RunImage,
   ) {
     super('native')
+  }
+
+  /**
+   * What the run wrote, deleted (whiteouts) and made, read once after exit from the run dir
+   * it kept (spec.options.keepChanges), which is removed right after reading.
+   */
+  changes(): Promise<RunChanges> {
+    this.read ??= this.exit.then(async () => {
+      const dir = this.changesDir
+      if (!dir) {
+        throw new Error(
+          this.discarded
+            ? 'this run’s changes were discarded'
+            : 'this run did not keep its changes: start it with spec.options.keepChanges = true (the default tmpfs goes with the container)',
+        )
+      }
+      try {
+        return await readKeptChanges(dir, this.idMap)
+      } finally {
+        this.discard()
+      }
+    })
+    return this.read
+  }
+
+  /** The image's tree with the run's changes applied, for the file panel. */
+  async files(): Promise<RootFs> {
+    if (!this.image) throw new Error('this run does not know its image, so its files cannot be shown')
+    const [tree, changes] = await Promise.all([buildRootFs(this.image), this.changes()])
+    return applyChanges(tree, changes)
+  }
+
+  private discarded = false
+
+  /** Removes the kept changes without reading them (a forgotten run). */
+  discard(): void {
+    this.discarded = true
+    const dir = this.changesDir
+    if (!dir) return
+    this.changesDir = undefined
+    unread.delete(dir)
+    const problem = this.core.removeRun(dir)
+    if (problem) process.stderr.write(`boxplay: ${problem}\n`)
   }
 
   attach(handle: CoreHandle, timeoutMs: number | undefined): void {
@@ -59,6 +123,7 @@ export class NativeRun extends RunBase {
     this.facts.pid1 = e.hostPid
     this.facts.rootless = e.rootless ? 'yes' : 'no'
     this.facts.uidMap = e.idMap
+    this.idMap = e.idMap
     if (e.cgroup) this.facts.cgroup = e.cgroup
     this.facts.startBreakdown = e.phases.map(([name, ms]) => `${name} ${ms.toFixed(2)} ms`).join(', ')
   }
@@ -71,6 +136,14 @@ export class NativeRun extends RunBase {
     if (e.pidsPeak !== null && e.pidsPeak !== undefined) this.facts.pidsPeak = e.pidsPeak
     if (e.pidsLimitHits !== null && e.pidsLimitHits !== undefined) this.facts.pidsLimitHits = e.pidsLimitHits
     if (e.cleanupError) this.facts.cleanupError = e.cleanupError
+    if (e.changesDir) {
+      if (this.discarded) this.core.removeRun(e.changesDir)
+      else {
+        this.changesDir = e.changesDir
+        unread.set(e.changesDir, this.core)
+        removeUnreadOnExit()
+      }
+    }
     this.finish(exitStatus(e, this.killedBy, this.memoryLimit))
   }
 

@@ -69,6 +69,7 @@ fn setup_and_exec(input: &ChildInput) -> Result<Never> {
         run_dir: &run_dir,
         run_name,
         scratch_bytes: spec.scratch_bytes.unwrap_or(DEFAULT_SCRATCH_BYTES),
+        keep_changes: spec.keep_changes,
         hostname: &spec.hostname,
         rootless: input.rootless,
         tty: spec.tty,

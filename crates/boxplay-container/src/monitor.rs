@@ -58,6 +58,10 @@ impl Control {
 struct Cleanup {
     run_dir: Option<RunDir>,
     cgroup: Option<RunCgroup>,
+    /// Keep the run dir's upper/ (set once the container ran, with `keep_changes`).
+    keep: bool,
+    /// Where the kept changes are, once `finish` kept them.
+    kept: Option<String>,
 }
 
 impl Cleanup {
@@ -67,6 +71,15 @@ impl Cleanup {
             problems.extend(cg.remove());
         }
         if let Some(dir) = self.run_dir.take() {
+            if self.keep {
+                match state::keep_changes(&dir) {
+                    Ok(()) => {
+                        self.kept = Some(dir.path.to_string_lossy().into_owned());
+                        return (!problems.is_empty()).then(|| problems.join("; "));
+                    }
+                    Err(e) => problems.push(format!("could not keep the run's changes: {e}")),
+                }
+            }
             if let Err(e) = state::remove_tree(&dir.path) {
                 problems.push(format!("run directory {} left behind: {e}", dir.path.display()));
             }
@@ -114,7 +127,7 @@ pub fn main() -> i32 {
         },
         _ => return 1,
     };
-    let mut cleanup = Cleanup { run_dir: None, cgroup: None };
+    let mut cleanup = Cleanup { run_dir: None, cgroup: None, keep: false, kept: None };
     let mut exited = match run(&spec, &mut control, &mut cleanup) {
         Ok(exited) => exited,
         Err(e) => {
@@ -130,6 +143,7 @@ pub fn main() -> i32 {
         }
     };
     exited.cleanup_error = cleanup.finish();
+    exited.changes_dir = cleanup.kept.take();
     control.send(&exited);
     0
 }
@@ -229,6 +243,7 @@ fn run(spec: &ContainerSpec, control: &mut Control, cleanup: &mut Cleanup) -> Re
     phases.push(("setup".into(), ms(t)));
     control.send(&Started { event: "started", host_pid: pid, cgroup: cgroup.as_ref().map(|c| c.display_path()), rootless: map.rootless, id_map: format!("0 {} {}", map.host_uid, map.size), phases });
 
+    cleanup.keep = spec.keep_changes;
     let status = supervise(pid, &pidfd, control)?;
     let mut exited = Exited { event: "exited", ..Default::default() };
     if libc::WIFEXITED(status) {

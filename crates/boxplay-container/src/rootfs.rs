@@ -31,6 +31,9 @@ pub struct Layout<'a> {
     pub run_name: &'a str,
     /// Size of the tmpfs holding the overlay's upper and work dirs.
     pub scratch_bytes: u64,
+    /// Put upper/work straight in the run dir on the host (no tmpfs), so the writes outlive
+    /// the mount namespace for the monitor to hand over.
+    pub keep_changes: bool,
     pub hostname: &'a str,
     pub rootless: bool,
     pub tty: bool,
@@ -111,8 +114,10 @@ pub fn build(l: &Layout) -> Result<()> {
     // mount namespace only: when the namespace ends, every byte written goes with it, so a
     // crash cannot leave a container's files on the host. (It is charged to the container's
     // memory cgroup, like any tmpfs page it writes.)
-    let size = format!("mode=0755,size={}", l.scratch_bytes);
-    sys::mount(Some("boxplay"), &sys::fd_path(l.run_dir), Some("tmpfs"), NOSUID | NODEV, Some(&size)).context(|| "mount the run's scratch tmpfs".into())?;
+    if !l.keep_changes {
+        let size = format!("mode=0755,size={}", l.scratch_bytes);
+        sys::mount(Some("boxplay"), &sys::fd_path(l.run_dir), Some("tmpfs"), NOSUID | NODEV, Some(&size)).context(|| "mount the run's scratch tmpfs".into())?;
+    }
     // Looked up again by name, to land on what was just mounted over it.
     let scratch = sys::openat(l.state_root.as_raw_fd(), l.run_name, libc::O_RDONLY | libc::O_DIRECTORY)?;
     for d in ["upper", "work", "rootfs"] {

@@ -42,6 +42,11 @@ pub struct ContainerSpec {
     /// Extra host-side directories bound into the container.
     #[serde(default)]
     pub mounts: Vec<BindMount>,
+    /// Keep the container's writes after it exits (opt-in): the overlay's upper dir then
+    /// lives in the run dir on the host instead of a namespace-private tmpfs (so
+    /// `scratch_bytes` does not apply), and the run dir stays until `remove_run` or a sweep.
+    #[serde(default)]
+    pub keep_changes: bool,
 }
 
 fn yes() -> bool {
@@ -109,4 +114,8 @@ pub struct Exited {
     pub pids_limit_hits: Option<u64>,
     /// Set when cleanup failed: what is left and where.
     pub cleanup_error: Option<String>,
+    /// With `keep_changes`: the kept run dir, holding `upper/` (the overlay's upper dir:
+    /// whiteouts are 0/0 character devices) and `opaque` (one upper-relative path per line
+    /// of each directory overlayfs marked opaque). Remove it with `remove_run`.
+    pub changes_dir: Option<String>,
 }

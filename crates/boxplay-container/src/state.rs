@@ -51,6 +51,39 @@ impl RunDir {
     }
 }
 
+/// After a `keep_changes` run: leaves only what a reader needs in the run dir (`upper/`,
+/// `opaque`, and `state.json` without cgroups, so a sweep still removes it once its owner
+/// is gone). `opaque` lists the upper dirs overlayfs marked opaque, because an xattr is
+/// something Node cannot read.
+pub fn keep_changes(dir: &RunDir) -> Result<()> {
+    remove_tree(&dir.sub("work")).context(|| "remove the overlay's work dir".into())?;
+    let _ = fs::remove_dir(dir.sub("rootfs"));
+    let mut opaque = Vec::new();
+    list_opaque(&dir.sub("upper"), "", &mut opaque);
+    fs::write(dir.sub("opaque"), opaque.iter().map(|p| format!("{p}\n")).collect::<String>()).context(|| "write the opaque dir list".into())?;
+    let text = fs::read(dir.sub("state.json")).context(|| "read the run state".into())?;
+    let mut state: RunState = serde_json::from_slice(&text).map_err(|e| sys::Error { what: format!("decode run state: {e}"), errno: 0 })?;
+    state.cgroups.clear();
+    dir.save(&state)
+}
+
+fn list_opaque(path: &Path, rel: &str, out: &mut Vec<String>) {
+    let Ok(entries) = fs::read_dir(path) else { return };
+    for e in entries.flatten() {
+        if !e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            continue;
+        }
+        let child_rel = format!("{rel}/{}", e.file_name().to_string_lossy());
+        let child = e.path();
+        let Ok(c_path) = sys::cstr(&child.to_string_lossy()) else { continue };
+        let marked = ["user.overlay.opaque", "trusted.overlay.opaque"].iter().any(|n| sys::lgetxattr(&c_path, n).as_deref() == Some(b"y".as_slice()));
+        if marked {
+            out.push(child_rel.clone());
+        }
+        list_opaque(&child, &child_rel, out);
+    }
+}
+
 /// Removes a run: kills and removes its cgroups, then deletes its directory.
 pub fn remove_run(dir: &Path) -> Option<String> {
     let mut problems = Vec::new();

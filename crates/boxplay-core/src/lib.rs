@@ -6,6 +6,7 @@
 //!   spawn(helper, specJson, cols, rows, stdin, callback) → handle   (cols = 0: no pty)
 //!   write(handle, buffer) · closeStdin(handle) · resize(handle, cols, rows) · kill(handle, signo)
 //!   sweep(stateRoot) → JSON { removed: string[], failed: string[] }
+//!   removeRun(runDir) → null, or what could not be removed (a kept run's changes)
 
 mod js;
 mod napi_sys;
@@ -71,6 +72,16 @@ unsafe extern "C" fn sweep(env: Env, info: napi_sys::napi_callback_info) -> Valu
     })
 }
 
+unsafe extern "C" fn remove_run(env: Env, info: napi_sys::napi_callback_info) -> Value {
+    js::entry(env, info, |env, a| {
+        let dir = js::string(env, js::arg(a, 0)?)?;
+        match boxplay_container::state::remove_run(std::path::Path::new(&dir)) {
+            None => js::undefined(env),
+            Some(problem) => js::make_string(env, &problem),
+        }
+    })
+}
+
 fn register(env: Env, exports: Value) -> JsResult<()> {
     js::export(env, exports, "spawn", spawn)?;
     js::export(env, exports, "write", write)?;
@@ -78,6 +89,7 @@ fn register(env: Env, exports: Value) -> JsResult<()> {
     js::export(env, exports, "resize", resize)?;
     js::export(env, exports, "kill", kill)?;
     js::export(env, exports, "sweep", sweep)?;
+    js::export(env, exports, "removeRun", remove_run)?;
     Ok(())
 }
 
