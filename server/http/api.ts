@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { formatPlatform, parsePlatform } from '../../web/oci/platform.js'
+import { hasChanges } from '../../web/runtimes/remote/changes.js'
 import type { PullEvent, RuntimeInfo } from '../../web/runtimes/remote/protocol.js'
 import type { Runtime } from '../../web/runtimes/runtime.js'
 import { readJson, saveBody } from './body.js'
@@ -151,6 +152,16 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, url: 
       const served = ctx.runs.get(id)
       if (!served.status) served.run.kill(signal ?? 'SIGKILL')
       return sendJson(res, 200, served.info())
+    }
+    if (third === 'files' && parts.length === 3) {
+      if (method !== 'GET') throw methodNotAllowed('GET')
+      const served = ctx.runs.get(id)
+      if (!hasChanges(served.run)) throw new HttpError(404, `run ${id} (${served.runtime}) does not keep its files`)
+      if (!served.status) throw new HttpError(409, `run ${id} is still running: its files can be read once it exits`)
+      const changes = await served.run.changes().catch((e: unknown) => {
+        throw new HttpError(410, `the files of run ${id} are gone: ${messageOf(e)}`)
+      })
+      return sendJson(res, 200, changes)
     }
     if (third === 'attach' && parts.length === 3) {
       throw new HttpError(426, 'attach is a WebSocket: connect with ws:// (Upgrade: websocket)', { Upgrade: 'websocket' })

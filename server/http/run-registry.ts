@@ -4,6 +4,7 @@
 
 import { release } from 'node:os'
 import { formatPlatform, parsePlatform } from '../../web/oci/platform.js'
+import { hasChanges } from '../../web/runtimes/remote/changes.js'
 import type { CreateRunRequest, RunInfo } from '../../web/runtimes/remote/protocol.js'
 import { resolveProcess, type ExitStatus, type OutputChunk, type Run, type Runtime, type RunSpec } from '../../web/runtimes/runtime.js'
 import { HttpError, badRequest, messageOf } from './errors.js'
@@ -174,6 +175,8 @@ export class RunRegistry {
         throw badRequest(`the ${runtime.kind} runtime cannot run ${formatPlatform(image.platform)} images (${req.image})`)
       }
       const spec = this.spec(req, image)
+      // The playground's file panel reads a native run's changes after exit (GET .../files).
+      if (runtime.kind === 'native') spec.options = { ...spec.options, keepChanges: true }
       let argv: string[] | undefined
       try {
         argv = resolveProcess(spec).argv
@@ -215,13 +218,19 @@ export class RunRegistry {
 
   private forgetOld(): void {
     const finished = [...this.runs.values()].filter((r) => r.status)
-    for (const r of finished.slice(0, Math.max(0, finished.length - this.limits.keepFinished))) this.runs.delete(r.id)
+    for (const r of finished.slice(0, Math.max(0, finished.length - this.limits.keepFinished))) this.forget(r)
+  }
+
+  /** Drops a run's record and whatever it kept on disk (a native run's changes). */
+  private forget(run: ServedRun): void {
+    this.runs.delete(run.id)
+    if (hasChanges(run.run)) run.run.discard()
   }
 
   remove(id: string): void {
     const run = this.get(id)
     if (!run.status) run.run.kill('SIGKILL')
-    this.runs.delete(id)
+    this.forget(run)
   }
 
   /** Refuses new runs, kills every running one and waits (bounded) for them to be cleaned up. */
@@ -235,5 +244,6 @@ export class RunRegistry {
       new Promise((resolve) => (timer = setTimeout(resolve, waitMs))),
     ])
     clearTimeout(timer)
+    for (const r of this.runs.values()) if (hasChanges(r.run)) r.run.discard()
   }
 }

@@ -29,10 +29,13 @@ export interface RunChanges {
 /** A run whose runtime kept its changes (the native runtime with `keepChanges`). */
 export interface RunWithChanges {
   changes(): Promise<RunChanges>
+  /** Drops the kept changes unread (the run is forgotten). */
+  discard(): void
 }
 
 export function hasChanges(run: object): run is RunWithChanges {
-  return typeof (run as Partial<RunWithChanges>).changes === 'function'
+  const r = run as Partial<RunWithChanges>
+  return typeof r.changes === 'function' && typeof r.discard === 'function'
 }
 
 export function encodeBase64(bytes: Uint8Array): string {

@@ -1,9 +1,12 @@
 // The `remote` runtime: the server's native runtime, seen from a browser (or any client)
 // through `boxplay serve`'s API and attach socket, behind the common Runtime interface.
 
+import { buildRootFs } from '../../oci/image.js'
 import { formatPlatform, parsePlatform, platformMatches, type Platform } from '../../oci/platform.js'
+import type { RootFs } from '../../oci/rootfs.js'
 import { RunBase } from '../run-base.js'
-import type { Availability, Run, Runtime, RunSpec } from '../runtime.js'
+import type { Availability, Run, RunImage, Runtime, RunSpec } from '../runtime.js'
+import { applyChanges, type RunChanges } from './changes.js'
 import {
   MAX_MESSAGE_BYTES,
   STREAM_STDIN,
@@ -104,7 +107,9 @@ export class RemoteRuntime implements Runtime {
     const started = globalThis.performance.now()
     const info = await this.call<RunInfo>('/api/runs', { method: 'POST', body: req })
     const serverMs = info.timings.reduce((sum, p) => sum + p.ms, 0)
-    const run = new RemoteRun(info.id, globalThis.performance.now() - started, serverMs)
+    const run = new RemoteRun(info.id, globalThis.performance.now() - started, serverMs, spec.image, () =>
+      this.call<RunChanges>(`/api/runs/${encodeURIComponent(info.id)}/files`),
+    )
     await run.connect(info, this.socketUrl(info.id), this.opts.WebSocket ?? globalThis.WebSocket)
     return run
   }
@@ -124,7 +129,13 @@ class RemoteRun extends RunBase {
   private queue: (Uint8Array | string)[] = []
   private localPhases: number
 
-  constructor(serverId: string, createMs: number, serverMs: number) {
+  constructor(
+    serverId: string,
+    createMs: number,
+    serverMs: number,
+    private readonly image: RunImage,
+    private readonly fetchChanges: () => Promise<RunChanges>,
+  ) {
     super('remote')
     // The server's id, so a run can be found again through the API.
     ;(this as { id: string }).id = serverId
@@ -205,5 +216,12 @@ class RemoteRun extends RunBase {
 
   kill(signal?: string): void {
     this.sendControl(signal ? { type: 'kill', signal } : { type: 'kill' })
+  }
+
+  /** After exit: the image's tree with what the run changed on the server applied. */
+  async files(): Promise<RootFs> {
+    await this.exit
+    const [tree, changes] = await Promise.all([buildRootFs(this.image), this.fetchChanges()])
+    return applyChanges(tree, changes)
   }
 }

@@ -15,7 +15,9 @@
 //   GET    /api/runs                     RunInfo[]
 //   GET    /api/runs/ID                  RunInfo (stats in `facts`)
 //   POST   /api/runs/ID/kill             { signal? } → RunInfo
-//   DELETE /api/runs/ID                  kill if running, then forget it
+//   DELETE /api/runs/ID                  kill if running, then forget it (and its kept files)
+//   GET    /api/runs/ID/files            after exit: RunChanges (changes.ts), what the run
+//                                        changed on top of its image; 409 while running
 //   WS     /api/runs/ID/attach           the attach protocol below
 //
 // Attach (WebSocket): binary frames carry stdio, the first byte says which stream
