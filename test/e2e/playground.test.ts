@@ -169,6 +169,19 @@ describe('deep links against boxplay serve', () => {
     await page.close()
   })
 
+  it('shows in the file panel what a native run wrote and deleted, after the container is gone', async () => {
+    const { page } = await openPage(browser, deepLink(serve.origin, { image: 'busybox', runtime: 'native', cmd: "sh -c 'echo written-in-a-container > /root/native.txt && rm /etc/group'" }))
+    await waitForTerminal(page, /\[exited with code 0\]/, 60_000)
+    await page.locator('boxplay-app #tab-files').click()
+    const changes = page.locator('boxplay-app bp-file-panel section[aria-label=Changes]')
+    await expect.poll(() => changes.innerText(), { timeout: 15_000 }).toMatch(/\+ \/root\/native\.txt/)
+    expect(await changes.innerText()).toMatch(/− \/etc\/group/)
+    await changes.getByText('/root/native.txt').click()
+    await expect.poll(() => page.locator('boxplay-app bp-file-panel pre').innerText()).toContain('written-in-a-container')
+    await screenshot(page, 'e2e-files-native')
+    await page.close()
+  })
+
   it('says in words what is wrong with a bad deep link', async () => {
     const { page } = await openPage(browser, deepLink(serve.origin, { image: 'no-such-image', runtime: 'native' }))
     await expect.poll(() => page.locator('boxplay-app [role=alert]').textContent()).toMatch(/there is no image "no-such-image" here/)

@@ -312,10 +312,9 @@ export class PlaygroundApp extends LitElement {
 
   private async collectFiles(run: WithFiles, choice: RuntimeChoice): Promise<void> {
     if (typeof run.files !== 'function') {
-      this.filesNote =
-        choice.id === 'native'
-          ? 'The native runtime removes a container’s writable layer when it exits, so its files cannot be read afterwards.'
-          : `The ${choice.label} runtime does not expose its files.`
+      // Every runtime the playground offers has files() (native through the server, which
+      // keeps a run's writable layer until it is read); a future one might not.
+      this.filesNote = `The ${choice.label} runtime does not expose its files.`
       return
     }
     try {
