@@ -2,7 +2,8 @@
 // what the container wrote, deleted (whiteouts, an opaque dir) and made; reading removes
 // the kept run dir, and a run that never gets read leaves nothing once discarded.
 
-import { readFileSync, readdirSync, rmSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NativeRuntime } from '../../server/native/index.js'
@@ -105,5 +106,20 @@ describe('native runs keep their changes when asked', () => {
     await run.exit
     expect(readdirSync(stateRoot).filter((n) => n.includes(run.facts.containerId as string))).toHaveLength(0)
     await expect(run.files()).rejects.toThrow(/keepChanges/)
+  })
+
+  it('the sweep of a later server removes changes its dead predecessor kept', async () => {
+    const rt = runtime()
+    const run = (await rt.start({ image: busybox, cmd: ['sh', '-c', 'echo x > /x'], options: { keepChanges: true } })) as NativeRun
+    await run.exit
+    const [name] = readdirSync(stateRoot).filter((n) => n.includes(run.facts.containerId as string))
+    expect(name).toBeDefined()
+    // Make its owner a process that has exited, as a killed server's would be.
+    const dead = spawnSync('true').pid!
+    const statePath = join(stateRoot, name!, 'state.json')
+    writeFileSync(statePath, JSON.stringify({ ...JSON.parse(readFileSync(statePath, 'utf8')), ownerPid: dead }))
+    expect(rt.sweep().removed).toContain(name)
+    expect(readdirSync(stateRoot)).not.toContain(name)
+    run.discard() // already gone: nothing to do, no error
   })
 })
