@@ -3,7 +3,7 @@
 // The stand-in program drives the addon directly: a plain .mjs that an unprivileged Node runs.
 
 import { execFileSync } from 'node:child_process'
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadCore } from '../../server/native/core.js'
@@ -38,7 +38,16 @@ core.spawn(helper, specJson, 0, 0, false, (kind, data) => {
 })
 `,
   )
+  removeScript = join(work, 'remove.mjs')
+  writeFileSync(
+    removeScript,
+    `import { createRequire } from 'node:module'
+const [addon, dir] = process.argv.slice(2)
+process.stdout.write(JSON.stringify(createRequire(import.meta.url)(addon).removeRun(dir) ?? null))
+`,
+  )
 })
+let removeScript: string
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 
 interface Result {
@@ -127,5 +136,21 @@ describe('rootless native containers (as uid 65534)', () => {
       expect(exit.error).toMatch(/limits need root, or a delegated cgroup v2 tree/)
       expect(readdirSync(stateRoot)).toEqual([])
     }
+  })
+
+  it('keeps its changes when asked, and the user itself can remove them (even a mode-000 dir)', () => {
+    const { exit } = runAsNobody('echo new > /new && rm /etc/group && mkdir /locked && echo s > /locked/secret && chmod 000 /locked', { keepChanges: true })
+    expect(exit.code).toBe(0)
+    const dir = exit.changesDir!
+    expect(dir).toMatch(new RegExp(`^${stateRoot}/`))
+    expect(readFileSync(join(dir, 'upper', 'new'), 'utf8')).toBe('new\n')
+    const whiteout = lstatSync(join(dir, 'upper', 'etc', 'group'))
+    expect(whiteout.isCharacterDevice() && whiteout.rdev === 0).toBe(true)
+    expect(lstatSync(join(dir, 'upper', 'new')).uid).toBe(NOBODY)
+    const { helper } = loadCore()
+    const addon = join(helper, '..', 'boxplay-core.linux-x64-gnu.node')
+    const problem = execFileSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, removeScript, addon, dir], { encoding: 'utf8' })
+    expect(JSON.parse(problem)).toBeNull()
+    expect(readdirSync(stateRoot)).toEqual([])
   })
 })
