@@ -122,6 +122,24 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, url: 
     return sendFile(req, res, { ...file, contentType: 'application/octet-stream', etag: digest, immutable: true })
   }
 
+  if (head === 'layers' && second !== undefined && third === 'index' && parts.length === 3) {
+    if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed('GET, HEAD')
+    const digest = decodeSegment(second)
+    if (!DIGEST.test(digest)) throw badRequest(`"${digest}" is not a layer digest: expected sha256: and 64 hex digits`)
+    const file = await ctx.images.layerIndex?.(digest)
+    if (!file) throw new HttpError(404, `no index for layer ${digest}: the store lacks the blob or this server makes no indexes`)
+    return sendFile(req, res, { ...file, contentType: 'application/json', etag: `index-${digest}`, immutable: true })
+  }
+
+  if (head === 'content' && second !== undefined && parts.length === 2) {
+    if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed('GET, HEAD')
+    const digest = decodeSegment(second)
+    if (!DIGEST.test(digest)) throw badRequest(`"${digest}" is not a content digest: expected sha256: and 64 hex digits`)
+    const file = await ctx.images.content?.(digest.slice('sha256:'.length))
+    if (!file) throw new HttpError(404, `no file content ${digest}: fetch its layer's index first (GET /api/layers/LAYER/index)`)
+    return sendFile(req, res, { ...file, contentType: 'application/octet-stream', etag: digest, immutable: true })
+  }
+
   if (head === 'runs') {
     if (parts.length === 1) {
       if (method === 'GET') return sendJson(res, 200, ctx.runs.list())

@@ -28,4 +28,11 @@ export interface ImageService {
   manifest(refOrDigest: string): Promise<{ mediaType: string; bytes: Uint8Array; digest: string }>
   /** Where a blob lives on disk, or undefined when the store lacks it. */
   blobFile(digest: string): Promise<{ path: string; size: number } | undefined>
+  /**
+   * The layer index (web/oci/layer-index.ts) of a layer blob, as a JSON file, made on first
+   * ask; undefined when the store lacks the blob. Optional: without it browsers fetch whole layers.
+   */
+  layerIndex?(digest: string): Promise<{ path: string; size: number } | undefined>
+  /** A file's content by sha256 hex, from layers indexed so far; undefined when unknown. */
+  content?(hex: string): Promise<{ path: string; size: number } | undefined>
 }

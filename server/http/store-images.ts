@@ -5,6 +5,7 @@ import { stat } from 'node:fs/promises'
 import { parsePlatform } from '../../web/oci/platform.js'
 import { inspectImage, summarizeImage } from '../image/describe.js'
 import type { Progress } from '../image/progress.js'
+import { LayerContents } from '../image/layer-contents.js'
 import type { Store } from '../store/store.js'
 import { HttpError } from './errors.js'
 import type { ImageService, PullOptions } from './image-service.js'
@@ -61,6 +62,8 @@ function throttledProgress(report: PullOptions['onProgress']): Progress {
 }
 
 export function storeImages(store: Store, verbs: StoreVerbs = defaultVerbs): ImageService {
+  // Layer indexes and file contents for the browser runtimes, beside the store's blobs.
+  const lazy = new LayerContents(store.home)
   return {
     async list() {
       const out = []
@@ -90,6 +93,17 @@ export function storeImages(store: Store, verbs: StoreVerbs = defaultVerbs): Ima
       if (!store.hasBlob(digest)) return undefined
       const path = store.blobPath(digest)
       return { path, size: (await stat(path)).size }
+    },
+    async layerIndex(digest) {
+      if (!store.hasBlob(digest)) return undefined
+      try {
+        return await lazy.index(digest, store.blobPath(digest))
+      } catch (e) {
+        throw new HttpError(400, `blob ${digest} cannot be indexed as a layer: ${(e as Error).message}`)
+      }
+    },
+    content(hex) {
+      return lazy.content(hex)
     },
   }
 }

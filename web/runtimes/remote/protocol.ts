@@ -11,6 +11,8 @@
 //   POST   /api/images/load              body: a docker-save / OCI archive tar → { images: string[] }
 //   GET    /api/manifests/REF-OR-DIGEST  raw manifest/index bytes (Content-Type = media type)
 //   GET    /api/blobs/sha256:HEX         raw blob, immutable caching, Range requests
+//   GET    /api/layers/sha256:HEX/index  the layer index of layer blob HEX (web/oci/layer-index.ts), immutable
+//   GET    /api/content/sha256:HEX       a file's content by its sha256 (from layers indexed so far), immutable
 //   POST   /api/runs                     CreateRunRequest → RunInfo (201); 429 when busy
 //   GET    /api/runs                     RunInfo[]
 //   GET    /api/runs/ID                  RunInfo (stats in `facts`)

@@ -1,0 +1,86 @@
+// Publishes layer indexes and file contents as files, so browsers can build a RootFs from
+// metadata and fetch only the files a run reads (web/oci/layer-index.ts). One layout serves
+// both the static playground (beside the bundled OCI layout) and `boxplay serve` (beside
+// its store):
+//   DIR/lazy/HEX.json   the index of the layer blob sha256:HEX
+//   DIR/content/HEX     a regular file's content whose sha256 is HEX
+// Written once (atomically: temp file + rename), content-addressed, so never rewritten.
+
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { indexLayer } from '../../web/oci/layer-index.js'
+
+export interface PublishedFile {
+  path: string
+  size: number
+}
+
+export function lazyPaths(dir: string): { index: (digest: string) => string; content: (hex: string) => string } {
+  return {
+    index: (digest) => join(dir, 'lazy', `${digest.replace(/^sha256:/, '')}.json`),
+    content: (hex) => join(dir, 'content', hex),
+  }
+}
+
+async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+  try {
+    await writeFile(tmp, data)
+    await rename(tmp, path)
+  } catch (e) {
+    await rm(tmp, { force: true })
+    throw e
+  }
+}
+
+/**
+ * Indexes the layer blob at `blobPath` (its digest already verified by the caller's store)
+ * into `dir`, unless done before. Media type: the blob's magic bytes decide (gzip, zstd, tar).
+ */
+export async function publishLayer(dir: string, digest: string, blobPath: string): Promise<PublishedFile> {
+  const paths = lazyPaths(dir)
+  const indexPath = paths.index(digest)
+  if (existsSync(indexPath)) return { path: indexPath, size: (await stat(indexPath)).size }
+  await mkdir(join(dir, 'lazy'), { recursive: true })
+  await mkdir(join(dir, 'content'), { recursive: true })
+  const blob = await readFile(blobPath)
+  const index = await indexLayer({ digest, mediaType: 'none' }, blob, async (hex, data) => {
+    const path = paths.content(hex)
+    if (!existsSync(path)) await writeAtomic(path, data)
+  })
+  const json = JSON.stringify(index)
+  await writeAtomic(indexPath, json)
+  return { path: indexPath, size: Buffer.byteLength(json) }
+}
+
+/** A published content file, or undefined when no indexed layer had it. */
+export async function publishedContent(dir: string, hex: string): Promise<PublishedFile | undefined> {
+  const path = lazyPaths(dir).content(hex)
+  try {
+    return { path, size: (await stat(path)).size }
+  } catch {
+    return undefined
+  }
+}
+
+/** One publisher per directory for a long-running server: concurrent asks index a layer once. */
+export class LayerContents {
+  private readonly pending = new Map<string, Promise<PublishedFile>>()
+
+  constructor(readonly dir: string) {}
+
+  index(digest: string, blobPath: string): Promise<PublishedFile> {
+    let p = this.pending.get(digest)
+    if (!p) {
+      p = publishLayer(this.dir, digest, blobPath).finally(() => this.pending.delete(digest))
+      this.pending.set(digest, p)
+    }
+    return p
+  }
+
+  content(hex: string): Promise<PublishedFile | undefined> {
+    return publishedContent(this.dir, hex)
+  }
+}
