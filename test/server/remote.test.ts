@@ -47,6 +47,11 @@ describe('RemoteRuntime', () => {
     expect(status).toEqual({ code: 4, reason: 'exited' })
     expect(run.timings.map((p) => p.name)).toEqual(['request', 'start', 'run'])
     expect(run.facts.pid1).toBe('sh')
+    // This runtime keeps no files: the endpoint and the Run's files() say so in words.
+    const files = await fetch(`${server.origin}/api/runs/${run.id}/files`, { headers: { authorization: `Bearer ${server.token}` } })
+    expect(files.status).toBe(404)
+    expect(((await files.json()) as { error: string }).error).toMatch(/does not keep its files/)
+    await expect((run as typeof run & { files(): Promise<unknown> }).files()).rejects.toThrow(/does not keep its files/)
   })
 
   it('writes stdin (also before the socket is open) and kills', async () => {
