@@ -3,8 +3,9 @@
 // (images/) and the v86 guest (guest/: BIOS, kernel, saved states). The result is a static
 // site any host can serve; `boxplay serve` serves it too.
 
-import { rmSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { publishLayoutLayers } from '../image/layer-contents.js'
 import type { BuildStep } from '../setup/step.js'
 import { copyRuntimeAssets } from './runtime-assets.js'
 
@@ -38,11 +39,13 @@ export async function buildPlayground(root: string, outDir = join(root, PLAYGROU
     },
   })
   copyRuntimeAssets(root, outDir, false)
+  // Layer indexes and contents by hash beside the layout: v86 then fetches only what it reads.
+  if (existsSync(join(outDir, 'images', 'index.json'))) await publishLayoutLayers(join(outDir, 'images'))
 }
 
 export const playgroundStep: BuildStep = {
   name: 'playground',
-  inputs: ['web', 'server/http/playground-step.ts', 'package-lock.json', 'dist/images/index.json', 'dist/guest'],
+  inputs: ['web', 'server/http/playground-step.ts', 'server/image/layer-contents.ts', 'package-lock.json', 'dist/images/index.json', 'dist/guest'],
   outputs: [join(PLAYGROUND_DIR, 'index.html'), join(PLAYGROUND_DIR, 'coi-sw.js')],
   after: ['images', 'guest-state'],
   async run(ctx) {

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { indexLayer } from '../../web/oci/layer-index.js'
+import { isLayerMediaType } from '../../web/oci/media-types.js'
 
 export interface PublishedFile {
   path: string
@@ -83,4 +84,34 @@ export class LayerContents {
   content(hex: string): Promise<PublishedFile | undefined> {
     return publishedContent(this.dir, hex)
   }
+}
+
+interface LayoutDoc {
+  manifests?: { digest: string }[]
+  layers?: { digest: string; mediaType: string }[]
+}
+
+/**
+ * Publishes lazy/ and content/ beside a static OCI layout (the playground's images/): every
+ * layer of every image it holds, through every index. Returns how many layers it indexed.
+ */
+export async function publishLayoutLayers(layoutDir: string): Promise<number> {
+  const blobPath = (digest: string) => join(layoutDir, 'blobs', 'sha256', digest.replace(/^sha256:/, ''))
+  const seen = new Set<string>()
+  let layers = 0
+  const visit = async (doc: LayoutDoc): Promise<void> => {
+    for (const m of doc.manifests ?? []) {
+      if (seen.has(m.digest)) continue
+      seen.add(m.digest)
+      await visit(JSON.parse(await readFile(blobPath(m.digest), 'utf8')) as LayoutDoc)
+    }
+    for (const l of doc.layers ?? []) {
+      if (seen.has(l.digest) || !isLayerMediaType(l.mediaType)) continue
+      seen.add(l.digest)
+      await publishLayer(layoutDir, l.digest, blobPath(l.digest))
+      layers++
+    }
+  }
+  await visit(JSON.parse(await readFile(join(layoutDir, 'index.json'), 'utf8')) as LayoutDoc)
+  return layers
 }

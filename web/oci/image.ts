@@ -5,6 +5,7 @@ import type { RunImage, LayerRef } from '../runtimes/runtime.js'
 import { decompressBytes } from './compression.js'
 import { verifyDigest } from './digest.js'
 import { applyLayer } from './apply-layer.js'
+import type { LayerIndexSource } from './layer-index.js'
 import {
   type Descriptor,
   type ImageConfigFile,
@@ -31,6 +32,8 @@ export interface ContentSource {
   manifest(refOrDigest: string): Promise<{ mediaType: string; bytes: Uint8Array; digest: string }>
   /** A blob by digest, verified against it. */
   blob(digest: string): Promise<Uint8Array>
+  /** Layer indexes and file contents by hash, when this source publishes them (see layer-index.ts). */
+  readonly layerIndexes?: LayerIndexSource
 }
 
 export type ResolvedImage = RunImage & {
@@ -125,6 +128,7 @@ export async function resolveImage(src: ContentSource, name: string, want?: Plat
     platforms: index ? imagePlatforms(index) : [platform],
   }
   if (index) image.index = index
+  if (src.layerIndexes) image.layerIndexes = src.layerIndexes
   return image
 }
 

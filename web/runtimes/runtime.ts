@@ -2,6 +2,7 @@
 // the tests never ask which runtime they hold. No DOM and no Node APIs here.
 
 import type { Platform } from '../oci/platform.js'
+import type { LayerIndexSource } from '../oci/layer-index.js'
 
 export type RuntimeKind = 'v86' | 'wasi' | 'native' | 'remote'
 
@@ -34,6 +35,12 @@ export interface RunImage {
   layers: readonly LayerRef[]
   /** Reads a blob by digest (from the on-disk store, the server, or memory), verified. */
   blob(digest: string): Promise<Uint8Array>
+  /**
+   * Where layer indexes and file contents can be fetched by hash, when the image's source
+   * offers them: a runtime that reads few files (v86) then builds its tree without
+   * downloading whole layers (web/oci/layer-index.ts).
+   */
+  layerIndexes?: LayerIndexSource
 }
 
 export interface Limits {

@@ -15,18 +15,20 @@ export interface LayerIndexHttpOptions {
 export class HttpLayerIndexSource implements LayerIndexSource {
   private readonly base: string
 
-  /** `kind` says how `baseUrl` lays out its files: a boxplay server, or a static OCI layout. */
+  /**
+   * `kind` says how `baseUrl` lays out its files: a boxplay server, or a static OCI layout.
+   * Like ServerSource, an empty base means this page's own origin.
+   */
   constructor(
     baseUrl: string | URL,
     private readonly kind: 'server' | 'layout',
     private readonly opts: LayerIndexHttpOptions = {},
   ) {
-    const href = String(baseUrl)
-    this.base = href.endsWith('/') ? href : `${href}/`
+    this.base = String(baseUrl).replace(/\/+$/, '')
   }
 
   private url(path: string): string {
-    return new URL(path, this.base).href
+    return `${this.base}/${path}`
   }
 
   private get(url: string): Promise<Response> {
@@ -44,6 +46,8 @@ export class HttpLayerIndexSource implements LayerIndexSource {
     }
     if (res.status === 404) return undefined
     if (!res.ok) throw new Error(`could not fetch the index of layer ${layer.digest} from ${url}: HTTP ${res.status}`)
+    // A static host that answers unknown paths with its index.html has no index either.
+    if (!/json/.test(res.headers.get('content-type') ?? '')) return undefined
     return parseLayerIndex(await res.json(), layer.digest)
   }
 

@@ -8,6 +8,7 @@ import { verifyDigest } from '../../oci/digest.js'
 import type { ContentSource } from '../../oci/image.js'
 import { sniffManifestMediaType } from '../../oci/manifest.js'
 import { familiarName } from '../../oci/reference.js'
+import { HttpLayerIndexSource } from './layer-index-source.js'
 
 export type Progress = (p: { what: string; loaded: number; total?: number }) => void
 
@@ -58,10 +59,15 @@ async function fetchBytes(url: string, what: string, opts: HttpSourceOptions): P
 }
 
 export class ServerSource implements ContentSource {
+  /** The server publishes layer indexes, so v86 can fetch only the files a run reads. */
+  readonly layerIndexes: HttpLayerIndexSource
+
   constructor(
     private baseUrl: string,
     private opts: HttpSourceOptions = {},
-  ) {}
+  ) {
+    this.layerIndexes = new HttpLayerIndexSource(baseUrl, 'server', opts.headers ? { headers: opts.headers } : {})
+  }
 
   async manifest(refOrDigest: string): Promise<{ mediaType: string; bytes: Uint8Array; digest: string }> {
     const { bytes, response } = await fetchBytes(`${this.baseUrl}/api/manifests/${encodeURIComponent(refOrDigest)}`, `the manifest of ${refOrDigest}`, this.opts)
@@ -85,11 +91,15 @@ const REF_NAME = 'org.opencontainers.image.ref.name'
 
 export class LayoutSource implements ContentSource {
   private index: Promise<LayoutIndex> | undefined
+  /** lazy/ and content/ beside the layout, when the site was built with them (else whole layers). */
+  readonly layerIndexes: HttpLayerIndexSource
 
   constructor(
     private baseUrl: string,
     private opts: HttpSourceOptions = {},
-  ) {}
+  ) {
+    this.layerIndexes = new HttpLayerIndexSource(baseUrl, 'layout', opts.headers ? { headers: opts.headers } : {})
+  }
 
   private readIndex(): Promise<LayoutIndex> {
     const { onProgress: _quiet, ...opts } = this.opts

@@ -3,6 +3,7 @@
 // adapter, so this file knows no paths, URLs or Node APIs.
 
 import { buildRootFs } from '../../oci/image.js'
+import { buildLazyRootFs } from '../../oci/layer-index.js'
 import { type Platform, formatPlatform } from '../../oci/platform.js'
 import type { RootFs } from '../../oci/rootfs.js'
 import { type Availability, type Run, type RunImage, type RunSpec, type Runtime, resolveProcess } from '../runtime.js'
@@ -17,9 +18,18 @@ const ROOTFS_CACHE_SIZE = 4
 
 export interface V86RuntimeOptions {
   assets: V86Assets
-  /** How an image becomes a tree; default: fetch and merge its layers (web/oci buildRootFs). */
+  /**
+   * How an image becomes a tree; default: from the layer indexes its source publishes, so
+   * only the files the guest reads are fetched (web/oci buildLazyRootFs), else by fetching
+   * and merging whole layers (buildRootFs).
+   */
   rootFs?: (image: RunImage) => Promise<RootFs>
   log?: (message: string) => void
+}
+
+/** A guest reads a few files of its image: fetch those, not whole layers, when the source can. */
+function defaultTree(image: RunImage): Promise<RootFs> {
+  return image.layerIndexes ? buildLazyRootFs(image, image.layerIndexes) : buildRootFs(image)
 }
 
 export class V86Runtime implements Runtime {
@@ -71,7 +81,7 @@ export class V86Runtime implements Runtime {
   private tree(image: RunImage): Promise<RootFs> {
     let tree = this.trees.get(image.digest)
     if (!tree) {
-      tree = (this.options.rootFs ?? buildRootFs)(image)
+      tree = (this.options.rootFs ?? defaultTree)(image)
       tree.catch(() => this.trees.delete(image.digest))
       this.trees.set(image.digest, tree)
       if (this.trees.size > ROOTFS_CACHE_SIZE) this.trees.delete(this.trees.keys().next().value!)
