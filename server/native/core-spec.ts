@@ -19,6 +19,8 @@ export interface CoreSpec {
   capabilities?: string[]
   seccomp: boolean
   mounts: { hostPath: string; guestPath: string; readonly: boolean }[]
+  /** Size of the tmpfs holding the container's writes (default 1 GiB; as root also with keepChanges). */
+  scratchBytes?: number
   /** Keep the container's writes in its run dir after exit (see CoreExited.changesDir). */
   keepChanges?: boolean
 }

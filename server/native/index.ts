@@ -33,10 +33,14 @@ export interface NativeOptions {
   rlimits?: CoreSpec['rlimits']
   /**
    * Keep the run's writes after it exits, for NativeRun.files()/changes(). They sit in the
-   * run dir on the host (not a tmpfs, so no scratch size limit) until read, discard(),
-   * this process's exit, or the sweep of a later server.
+   * run dir on the host until read, discard(), this process's exit, or the sweep of a later
+   * server. As root the container still writes to a tmpfs of scratchBytes (copied out after
+   * exit, at most 64 MiB of file bytes: bigger files keep their size, not their bytes);
+   * rootless, it writes to the run dir on disk directly (the user's own quota applies).
    */
   keepChanges?: boolean
+  /** Size of the tmpfs that holds the container's writes, in bytes (default 1 GiB). */
+  scratchBytes?: number
 }
 
 const DEFAULT_RLIMITS: CoreSpec['rlimits'] = [{ kind: 'NOFILE', soft: 1024, hard: 4096 }]
@@ -132,6 +136,7 @@ export class NativeRuntime implements Runtime {
       ...(options.capabilities ? { capabilities: options.capabilities } : {}),
       seccomp: options.seccomp ?? true,
       ...(options.keepChanges ? { keepChanges: true } : {}),
+      ...(options.scratchBytes !== undefined ? { scratchBytes: options.scratchBytes } : {}),
       mounts: (spec.mounts ?? []).map((m) => ({ hostPath: m.hostPath, guestPath: m.guestPath, readonly: m.readonly ?? false })),
     }
     spawnInto(loaded, run, coreSpec, spec)

@@ -13,7 +13,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 
 /// The writable layer's tmpfs size unless the spec says otherwise.
-const DEFAULT_SCRATCH_BYTES: u64 = 1 << 30;
+pub const DEFAULT_SCRATCH_BYTES: u64 = 1 << 30;
 
 pub struct ChildInput<'a> {
     pub spec: &'a ContainerSpec,
@@ -23,6 +23,8 @@ pub struct ChildInput<'a> {
     /// which the kernel does without the global lock a move by pid needs (ms → µs).
     pub cgroup_tasks: &'a [OwnedFd],
     pub rootless: bool,
+    /// The monitor mounted the scratch tmpfs at `<run dir>/scratch` (kept_scratch.rs).
+    pub kept_scratch: bool,
     /// The seccomp BPF program to load last (None: the spec turned seccomp off).
     pub seccomp: Option<&'a [u8]>,
     pub sync: OwnedFd,
@@ -70,6 +72,7 @@ fn setup_and_exec(input: &ChildInput) -> Result<Never> {
         run_name,
         scratch_bytes: spec.scratch_bytes.unwrap_or(DEFAULT_SCRATCH_BYTES),
         keep_changes: spec.keep_changes,
+        kept_scratch: input.kept_scratch,
         hostname: &spec.hostname,
         rootless: input.rootless,
         tty: spec.tty,

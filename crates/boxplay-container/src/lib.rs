@@ -5,6 +5,7 @@ pub mod caps;
 pub mod cgroup;
 pub mod child;
 pub mod idmap;
+pub mod kept_scratch;
 pub mod monitor;
 pub mod rootfs;
 pub mod seccomp;

@@ -13,6 +13,7 @@
 use crate::cgroup::RunCgroup;
 use crate::child::{self, ChildInput};
 use crate::idmap::{self, IdMap};
+use crate::kept_scratch;
 use crate::seccomp;
 use crate::spec::{ContainerSpec, Exited, Started};
 use crate::state::{self, RunDir, RunState};
@@ -62,6 +63,8 @@ struct Cleanup {
     keep: bool,
     /// Where the kept changes are, once `finish` kept them.
     kept: Option<String>,
+    /// The run's scratch tmpfs is mounted at `<run dir>/scratch` (kept_scratch.rs).
+    scratch: bool,
 }
 
 impl Cleanup {
@@ -72,12 +75,28 @@ impl Cleanup {
         }
         if let Some(dir) = self.run_dir.take() {
             if self.keep {
-                match state::keep_changes(&dir) {
+                let kept = if self.scratch {
+                    kept_scratch::copy_out(&dir).and_then(|()| state::keep_changes(&dir, &dir.sub("scratch").join("upper")))
+                } else {
+                    state::keep_changes(&dir, &dir.sub("upper"))
+                };
+                if self.scratch {
+                    self.scratch = false;
+                    if let Err(e) = kept_scratch::unmount(&dir) {
+                        problems.push(format!("the run's scratch tmpfs: {e}"));
+                    }
+                }
+                match kept {
                     Ok(()) => {
                         self.kept = Some(dir.path.to_string_lossy().into_owned());
                         return (!problems.is_empty()).then(|| problems.join("; "));
                     }
                     Err(e) => problems.push(format!("could not keep the run's changes: {e}")),
+                }
+            }
+            if self.scratch {
+                if let Err(e) = kept_scratch::unmount(&dir) {
+                    problems.push(format!("the run's scratch tmpfs: {e}"));
                 }
             }
             if let Err(e) = state::remove_tree(&dir.path) {
@@ -127,7 +146,7 @@ pub fn main() -> i32 {
         },
         _ => return 1,
     };
-    let mut cleanup = Cleanup { run_dir: None, cgroup: None, keep: false, kept: None };
+    let mut cleanup = Cleanup { run_dir: None, cgroup: None, keep: false, kept: None, scratch: false };
     let mut exited = match run(&spec, &mut control, &mut cleanup) {
         Ok(exited) => exited,
         Err(e) => {
@@ -180,6 +199,13 @@ fn run(spec: &ContainerSpec, control: &mut Control, cleanup: &mut Cleanup) -> Re
         std::os::unix::fs::chown(&dir.path, Some(map.host_uid), Some(map.host_gid)).context(|| format!("chown {run_dir}"))?;
     }
     cleanup.run_dir = Some(dir);
+    // Kept changes stay bounded: as root, the monitor holds them on a tmpfs it copies out
+    // after the run. (Rootless, they go straight to the user's own disk and quota.)
+    let kept_scratch = spec.keep_changes && !map.rootless;
+    if let (true, Some(dir)) = (kept_scratch, &cleanup.run_dir) {
+        kept_scratch::mount(dir, spec.scratch_bytes.unwrap_or(child::DEFAULT_SCRATCH_BYTES), map.host_uid, map.host_gid)?;
+        cleanup.scratch = true;
+    }
     phases.push(("rundir".into(), ms(t)));
     t = Instant::now();
 
@@ -206,7 +232,7 @@ fn run(spec: &ContainerSpec, control: &mut Control, cleanup: &mut Cleanup) -> Re
     let pid = sys::clone_process(NAMESPACES)?;
     if pid == 0 {
         drop(parent_sock);
-        child::run(ChildInput { spec, run_dir: &run_dir, cgroup_tasks: &cgroup_tasks, rootless: map.rootless, seccomp: seccomp_program.as_deref(), sync: child_sock });
+        child::run(ChildInput { spec, run_dir: &run_dir, cgroup_tasks: &cgroup_tasks, rootless: map.rootless, kept_scratch, seccomp: seccomp_program.as_deref(), sync: child_sock });
     }
     drop(child_sock);
     let pidfd = match sys::pidfd_open(pid) {

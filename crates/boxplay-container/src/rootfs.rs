@@ -34,6 +34,9 @@ pub struct Layout<'a> {
     /// Put upper/work straight in the run dir on the host (no tmpfs), so the writes outlive
     /// the mount namespace for the monitor to hand over.
     pub keep_changes: bool,
+    /// With `keep_changes` as root: upper/work go on the scratch tmpfs the monitor mounted
+    /// at `<run dir>/scratch` (bounded; the monitor copies the upper dir out after the run).
+    pub kept_scratch: bool,
     pub hostname: &'a str,
     pub rootless: bool,
     pub tty: bool,
@@ -118,8 +121,12 @@ pub fn build(l: &Layout) -> Result<()> {
         let size = format!("mode=0755,size={}", l.scratch_bytes);
         sys::mount(Some("boxplay"), &sys::fd_path(l.run_dir), Some("tmpfs"), NOSUID | NODEV, Some(&size)).context(|| "mount the run's scratch tmpfs".into())?;
     }
-    // Looked up again by name, to land on what was just mounted over it.
-    let scratch = sys::openat(l.state_root.as_raw_fd(), l.run_name, libc::O_RDONLY | libc::O_DIRECTORY)?;
+    let scratch = if l.kept_scratch {
+        sys::openat(l.run_dir.as_raw_fd(), "scratch", libc::O_RDONLY | libc::O_DIRECTORY)?
+    } else {
+        // Looked up again by name, to land on what was just mounted over it.
+        sys::openat(l.state_root.as_raw_fd(), l.run_name, libc::O_RDONLY | libc::O_DIRECTORY)?
+    };
     for d in ["upper", "work", "rootfs"] {
         sys::mkdirat(scratch.as_raw_fd(), d, 0o755)?;
     }

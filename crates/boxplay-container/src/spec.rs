@@ -42,9 +42,10 @@ pub struct ContainerSpec {
     /// Extra host-side directories bound into the container.
     #[serde(default)]
     pub mounts: Vec<BindMount>,
-    /// Keep the container's writes after it exits (opt-in): the overlay's upper dir then
-    /// lives in the run dir on the host instead of a namespace-private tmpfs (so
-    /// `scratch_bytes` does not apply), and the run dir stays until `remove_run` or a sweep.
+    /// Keep the container's writes after it exits (opt-in); the run dir stays until
+    /// `remove_run` or a sweep. As root the writes still go to a tmpfs of `scratch_bytes`
+    /// (in the monitor's private mount namespace), copied to the run dir after exit with a
+    /// cap (kept_scratch.rs); rootless, the overlay's upper dir lives in the run dir on disk.
     #[serde(default)]
     pub keep_changes: bool,
 }

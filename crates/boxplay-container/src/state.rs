@@ -55,11 +55,13 @@ impl RunDir {
 /// `opaque`, and `state.json` without cgroups, so a sweep still removes it once its owner
 /// is gone). `opaque` lists the upper dirs overlayfs marked opaque, because an xattr is
 /// something Node cannot read.
-pub fn keep_changes(dir: &RunDir) -> Result<()> {
+/// `opaque_from` is the upper dir whose xattrs say which dirs are opaque (the scratch
+/// tmpfs's when the monitor copied it out, else the run dir's own `upper/`).
+pub fn keep_changes(dir: &RunDir, opaque_from: &Path) -> Result<()> {
     remove_tree(&dir.sub("work")).context(|| "remove the overlay's work dir".into())?;
     let _ = fs::remove_dir(dir.sub("rootfs"));
     let mut opaque = Vec::new();
-    list_opaque(&dir.sub("upper"), "", &mut opaque);
+    list_opaque(opaque_from, "", &mut opaque);
     fs::write(dir.sub("opaque"), opaque.iter().map(|p| format!("{p}\n")).collect::<String>()).context(|| "write the opaque dir list".into())?;
     let text = fs::read(dir.sub("state.json")).context(|| "read the run state".into())?;
     let mut state: RunState = serde_json::from_slice(&text).map_err(|e| sys::Error { what: format!("decode run state: {e}"), errno: 0 })?;

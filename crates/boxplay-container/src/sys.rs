@@ -439,6 +439,21 @@ pub fn lsetxattr(path: &CStr, name: &str, value: &[u8]) -> Result<()> {
     check(ret as libc::c_long, || format!("set xattr {name} on {}", path.to_string_lossy())).map(drop)
 }
 
+/// mknod for a whiteout (a 0/0 character device), which host root may make.
+pub fn mknod_whiteout(path: &CStr) -> Result<()> {
+    // SAFETY: path is a valid NUL-terminated string.
+    let ret = unsafe { libc::mknod(path.as_ptr(), libc::S_IFCHR | 0o000, 0) };
+    check(ret as libc::c_long, || format!("mknod {}", path.to_string_lossy())).map(drop)
+}
+
+/// Sets the access and modification times of `path` (not following a symlink).
+pub fn set_times(path: &CStr, atime: (i64, i64), mtime: (i64, i64)) -> Result<()> {
+    let times = [libc::timespec { tv_sec: atime.0, tv_nsec: atime.1 }, libc::timespec { tv_sec: mtime.0, tv_nsec: mtime.1 }];
+    // SAFETY: path is NUL-terminated and times holds the two timespecs utimensat reads.
+    let ret = unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
+    check(ret as libc::c_long, || format!("set times of {}", path.to_string_lossy())).map(drop)
+}
+
 pub fn flock(fd: RawFd, op: libc::c_int) -> Result<()> {
     // SAFETY: plain syscall on an fd we hold.
     let ret = unsafe { libc::flock(fd, op) };
