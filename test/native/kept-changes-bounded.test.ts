@@ -64,6 +64,21 @@ describe.runIf(process.getuid?.() === 0)('kept changes stay bounded (root)', () 
     expect(readdirSync(stateRoot).filter((n) => n.includes(r.facts.containerId as string))).toHaveLength(0)
   })
 
+  it('the scratch tmpfs is never in the host mount table, not even while the container runs', async () => {
+    const rt = new NativeRuntime({ layerDirs: async () => [base], stateRoot })
+    const r = (await rt.start({ image: image([base]).image, cmd: ['sh', '-c', 'echo x > /x && echo ready && sleep 30'], options: { keepChanges: true } })) as NativeRun
+    const ready = new Promise<void>((resolve) => r.onOutput((c) => new TextDecoder().decode(c.data).includes('ready') && resolve()))
+    await ready
+    // The container sees its writable layer on a tmpfs; the host sees no mount under the run dir.
+    expect(readdirSync(keptDir(r))).toContain('scratch')
+    expect(hostMountsUnder(stateRoot)).toEqual([])
+    r.kill()
+    await r.exit
+    expect(hostMountsUnder(stateRoot)).toEqual([])
+    expect(readFileSync(join(keptDir(r), 'upper', 'x'), 'utf8')).toBe('x\n')
+    r.discard()
+  })
+
   it('copies at most 64 MiB of file bytes out: a bigger file keeps its size, not its bytes', async () => {
     const script = 'dd if=/dev/zero of=/big bs=1M count=70 2>/dev/null && echo hi > /small.txt && mkdir /d && echo x > /d/f && rm /etc/group'
     const { run: r, code, stderr } = await run(script, { keepChanges: true, scratchBytes: 128 * MiB })
