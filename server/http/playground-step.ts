@@ -7,7 +7,7 @@ import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { publishLayoutLayers } from '../image/layer-contents.js'
 import type { BuildStep } from '../setup/step.js'
-import { copyRuntimeAssets } from './runtime-assets.js'
+import { LAZY_IMAGES_DIR, copyRuntimeAssets } from './runtime-assets.js'
 
 export const PLAYGROUND_DIR = join('dist', 'playground')
 
@@ -38,9 +38,15 @@ export async function buildPlayground(root: string, outDir = join(root, PLAYGROU
       },
     },
   })
+  // Layer indexes and contents by hash for the bundled layout (v86 then fetches only what a
+  // run reads), into dist/ once; copyRuntimeAssets ships them here and with the widget.
+  const images = join(root, 'dist', 'images')
+  if (existsSync(join(images, 'index.json'))) {
+    // Only v86 reads lazily (wasi loads a module whole), so only linux/386 images need it.
+    rmSync(join(root, LAZY_IMAGES_DIR), { recursive: true, force: true })
+    await publishLayoutLayers(images, join(root, LAZY_IMAGES_DIR), (p) => p.os === 'linux' && p.architecture === '386')
+  }
   copyRuntimeAssets(root, outDir, false)
-  // Layer indexes and contents by hash beside the layout: v86 then fetches only what it reads.
-  if (existsSync(join(outDir, 'images', 'index.json'))) await publishLayoutLayers(join(outDir, 'images'))
 }
 
 export const playgroundStep: BuildStep = {

@@ -1,6 +1,6 @@
 // What the browser runtimes fetch at run time, shipped beside a web build (the playground and
-// the lesson widget both need it): images/ (the bundled OCI layout) and guest/ (BIOS, kernel,
-// saved v86 states).
+// the lesson widget both need it): images/ (the bundled OCI layout, with the layer indexes and
+// file contents v86 fetches lazily) and guest/ (BIOS, kernel, saved v86 states).
 
 import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -8,11 +8,26 @@ import { join } from 'node:path'
 /** Copies dist/images and dist/guest into `outDir`; `required` turns a missing one into an error. */
 export function copyRuntimeAssets(root: string, outDir: string, required: boolean): void {
   const images = join(root, 'dist', 'images')
-  if (existsSync(join(images, 'index.json'))) copyLayout(images, join(outDir, 'images'))
+  if (existsSync(join(images, 'index.json'))) {
+    copyLayout(images, join(outDir, 'images'))
+    copyLazyFiles(join(root, LAZY_IMAGES_DIR), join(outDir, 'images'))
+  }
   else if (required) throw new Error('dist/images is not built, so the browser runtimes would have no images: run `npm run setup` first')
   const guest = join(root, 'dist', 'guest')
   if (existsSync(join(guest, 'bzImage'))) copyGuest(guest, join(outDir, 'guest'))
   else if (required) throw new Error('dist/guest is not built, so v86 could not run: run `npm run setup` first')
+}
+
+/**
+ * Layer indexes and file contents of the bundled images (server/image/layer-contents.ts), which
+ * the playground step publishes here; shipped as images/lazy and images/content.
+ */
+export const LAZY_IMAGES_DIR = join('dist', 'images-lazy')
+
+function copyLazyFiles(from: string, to: string): void {
+  for (const name of ['lazy', 'content']) {
+    if (existsSync(join(from, name))) cpSync(join(from, name), join(to, name), { recursive: true })
+  }
 }
 
 /** The OCI layout files only: tsc also writes its .js output into dist/images. */

@@ -88,14 +88,20 @@ export class LayerContents {
 
 interface LayoutDoc {
   manifests?: { digest: string }[]
+  config?: { digest: string }
   layers?: { digest: string; mediaType: string }[]
 }
 
 /**
- * Publishes lazy/ and content/ beside a static OCI layout (the playground's images/): every
- * layer of every image it holds, through every index. Returns how many layers it indexed.
+ * Publishes lazy/ and content/ for a static OCI layout into `outDir` (by default beside it):
+ * every layer of every image it holds, through every index. Returns how many layers it indexed.
  */
-export async function publishLayoutLayers(layoutDir: string): Promise<number> {
+export async function publishLayoutLayers(
+  layoutDir: string,
+  outDir = layoutDir,
+  /** Which images' layers to index, by their config's platform (v86, the lazy reader, runs linux/386). */
+  wanted: (platform: { os: string; architecture: string }) => boolean = () => true,
+): Promise<number> {
   const blobPath = (digest: string) => join(layoutDir, 'blobs', 'sha256', digest.replace(/^sha256:/, ''))
   const seen = new Set<string>()
   let layers = 0
@@ -105,10 +111,11 @@ export async function publishLayoutLayers(layoutDir: string): Promise<number> {
       seen.add(m.digest)
       await visit(JSON.parse(await readFile(blobPath(m.digest), 'utf8')) as LayoutDoc)
     }
+    if (doc.config && !wanted(JSON.parse(await readFile(blobPath(doc.config.digest), 'utf8')) as { os: string; architecture: string })) return
     for (const l of doc.layers ?? []) {
       if (seen.has(l.digest) || !isLayerMediaType(l.mediaType)) continue
       seen.add(l.digest)
-      await publishLayer(layoutDir, l.digest, blobPath(l.digest))
+      await publishLayer(outDir, l.digest, blobPath(l.digest))
       layers++
     }
   }
