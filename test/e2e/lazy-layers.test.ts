@@ -8,8 +8,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium, openPage, root, type Browser } from '../browser/harness.js'
-import { assertBuilt, deepLink, startServe, waitForTerminal, type Serve } from './playground.js'
+import { launchChromium, openPage, root, servePreview, type Browser } from '../browser/harness.js'
+import { assertBuilt, deepLink, playgroundDir, startServe, waitForTerminal, type Serve } from './playground.js'
 
 let serve: Serve
 let browser: Browser
@@ -87,5 +87,33 @@ describe('lazy layers in the browser', () => {
     console.log(`lazy v86 run: ${fetched.length} API responses, ${total} bytes (${contents.length} contents, ${sum('/api/content/')} bytes); the unread layer is ${bigLayerBytes} bytes`)
     expect(errors).toEqual([])
     await page.close()
+  })
+
+  it('the static playground ships indexes and contents: busybox runs in v86 without its layer blob', async () => {
+    const served = await servePreview(playgroundDir)
+    try {
+      const fetched: { path: string; bytes: number }[] = []
+      const { page, errors } = await openPage(browser, `${served.url}/`)
+      page.on('response', (r) => {
+        const path = new URL(r.url()).pathname
+        if (!path.startsWith('/images/')) return
+        void r.body().then(
+          (b) => fetched.push({ path, bytes: b.byteLength }),
+          () => fetched.push({ path, bytes: 0 }),
+        )
+      })
+      await page.goto(deepLink(served.url, { image: 'busybox', runtime: 'v86', cmd: "sh -c 'echo static-lazy'" }))
+      expect(await waitForTerminal(page, /^static-lazy$[\s\S]*\[exited with code 0\]/m, 90_000)).toBeTruthy()
+      await page.waitForTimeout(500)
+      const sum = (prefix: string) => fetched.filter((f) => f.path.startsWith(prefix)).reduce((n, f) => n + f.bytes, 0)
+      expect(fetched.filter((f) => f.path.startsWith('/images/lazy/')).length).toBeGreaterThan(0)
+      expect(fetched.filter((f) => f.path.startsWith('/images/content/')).length).toBeGreaterThan(0)
+      // Only index.json, manifests and configs came from blobs/: no layer.
+      expect(sum('/images/blobs/')).toBeLessThan(64 * 1024)
+      expect(errors).toEqual([])
+      await page.close()
+    } finally {
+      await served.close()
+    }
   })
 })
