@@ -52,7 +52,7 @@ export async function buildPlayground(root: string, outDir = join(root, PLAYGROU
 export const playgroundStep: BuildStep = {
   name: 'playground',
   inputs: ['web', 'server/http/playground-step.ts', 'server/image/layer-contents.ts', 'package-lock.json', 'dist/images/index.json', 'dist/guest'],
-  outputs: [join(PLAYGROUND_DIR, 'index.html'), join(PLAYGROUND_DIR, 'coi-sw.js')],
+  outputs: [join(PLAYGROUND_DIR, 'index.html'), join(PLAYGROUND_DIR, 'coi-sw.js'), join(PLAYGROUND_DIR, 'images', 'lazy')],
   after: ['images', 'guest-state'],
   async run(ctx) {
     rmSync(join(ctx.root, PLAYGROUND_DIR), { recursive: true, force: true })

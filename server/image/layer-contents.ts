@@ -8,9 +8,10 @@
 
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { indexLayer } from '../../web/oci/layer-index.js'
+import { indexLayer, type LayerIndex } from '../../web/oci/layer-index.js'
+import { maxLayerBytes } from '../store/layer-cache.js'
 import { isLayerMediaType } from '../../web/oci/media-types.js'
 
 export interface PublishedFile {
@@ -47,10 +48,16 @@ export async function publishLayer(dir: string, digest: string, blobPath: string
   await mkdir(join(dir, 'lazy'), { recursive: true })
   await mkdir(join(dir, 'content'), { recursive: true })
   const blob = await readFile(blobPath)
-  const index = await indexLayer({ digest, mediaType: 'none' }, blob, async (hex, data) => {
-    const path = paths.content(hex)
-    if (!existsSync(path)) await writeAtomic(path, data)
-  })
+  // The same decompression-bomb cap as unpacking: the index is built in memory.
+  const index = await indexLayer(
+    { digest, mediaType: 'none' },
+    blob,
+    async (hex, data) => {
+      const path = paths.content(hex)
+      if (!existsSync(path)) await writeAtomic(path, data)
+    },
+    { maxBytes: maxLayerBytes() },
+  )
   const json = JSON.stringify(index)
   await writeAtomic(indexPath, json)
   return { path: indexPath, size: Buffer.byteLength(json) }
@@ -121,4 +128,36 @@ export async function publishLayoutLayers(
   }
   await visit(JSON.parse(await readFile(join(layoutDir, 'index.json'), 'utf8')) as LayoutDoc)
   return layers
+}
+
+/**
+ * Prune's share: drops the indexes of layer blobs no longer kept, then every content file no
+ * remaining index names. Returns what it freed.
+ */
+export async function pruneLayerContents(dir: string, keepBlobHex: ReadonlySet<string>): Promise<{ files: number; bytes: number }> {
+  const freed = { files: 0, bytes: 0 }
+  const drop = async (path: string): Promise<void> => {
+    const st = await stat(path).catch(() => undefined)
+    if (!st) return
+    await rm(path, { force: true })
+    freed.files++
+    freed.bytes += st.size
+  }
+  const lazyDir = join(dir, 'lazy')
+  const contentDir = join(dir, 'content')
+  if (!existsSync(lazyDir)) return freed
+  const named = new Set<string>()
+  for (const name of await readdir(lazyDir)) {
+    const hex = name.replace(/\.json$/, '')
+    if (!name.endsWith('.json') || !keepBlobHex.has(hex)) {
+      await drop(join(lazyDir, name))
+      continue
+    }
+    const index = JSON.parse(await readFile(join(lazyDir, name), 'utf8')) as LayerIndex
+    for (const e of index.entries) if (e.sha256) named.add(e.sha256)
+  }
+  for (const name of existsSync(contentDir) ? await readdir(contentDir) : []) {
+    if (!named.has(name)) await drop(join(contentDir, name))
+  }
+  return freed
 }

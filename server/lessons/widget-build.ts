@@ -80,7 +80,7 @@ export function installLessons(root: string, widgetDir: string, site: string): v
  */
 export const widgetStep: BuildStep = {
   name: 'widget',
-  inputs: ['web', 'server/lessons/widget-build.ts', 'package-lock.json', 'dist/images/index.json', 'dist/guest', 'dist/playground/index.html'],
+  inputs: ['web', 'server/lessons/widget-build.ts', 'server/http/runtime-assets.ts', 'server/image/layer-contents.ts', 'package-lock.json', 'dist/images/index.json', 'dist/guest', 'dist/playground/index.html'],
   outputs: [join(WIDGET_DIR, 'boxplay-lesson.js'), join(WIDGET_DIR, 'coi-sw.js'), 'dist/playground/widget/boxplay-lesson.js', 'dist/playground/lessons/index.html', 'dist/playground/lessons/coi-sw.js'],
   after: ['images', 'guest-state', 'playground'],
   async run(ctx) {

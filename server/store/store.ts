@@ -18,6 +18,7 @@ import { bundledImagesDir, defaultHome } from './paths.js'
 import { seedBundled } from './seed.js'
 import { TempDir, cleanStaleTemps, otherLiveTemps, withTempDir } from './temp.js'
 import { walkDescriptor, type Reached } from './walk.js'
+import { pruneLayerContents } from '../image/layer-contents.js'
 
 export class StoreError extends Error {
   constructor(message: string) {
@@ -324,6 +325,9 @@ export class Store {
         await makeWritable(p)
         await fsp.rm(p, { recursive: true, force: true })
       }
+      // Lazy indexes and file contents served to browsers (rebuilt on demand).
+      const lazy = await pruneLayerContents(this.home, keepHex)
+      result.bytes += lazy.bytes
       return result
     })
   }

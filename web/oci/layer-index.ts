@@ -53,8 +53,9 @@ export async function indexLayer(
   layer: Pick<LayerRef, 'digest' | 'mediaType'>,
   blob: Uint8Array,
   onContent?: (sha256: string, data: Uint8Array) => void | Promise<void>,
+  opts: { maxBytes?: number } = {},
 ): Promise<LayerIndex> {
-  const tar = await decompressBytes(layer.mediaType, blob)
+  const tar = await decompressBytes(layer.mediaType, blob, opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes })
   const entries: IndexEntry[] = []
   const seen = new Set<string>()
   for (const e of readTarSync(tar)) {
