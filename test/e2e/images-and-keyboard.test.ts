@@ -96,6 +96,8 @@ describe('keyboard and tablet', () => {
     await nativeRadio.focus()
     await page.keyboard.press('ArrowUp') // wasi cannot take busybox: the radio group skips it
     await expect.poll(() => new URL(page.url()).searchParams.get('runtime')).toBe('v86')
+    // The switch re-checks each option against the image after a change; arrow once native is back.
+    await expect.poll(() => nativeRadio.isEnabled(), { timeout: 30_000 }).toBe(true)
     await page.keyboard.press('ArrowDown')
     await expect.poll(() => new URL(page.url()).searchParams.get('runtime')).toBe('native')
     await page.locator('boxplay-app #cmd').focus()
