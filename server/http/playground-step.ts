@@ -8,33 +8,17 @@ import { join } from 'node:path'
 import { publishLayoutLayers } from '../image/layer-contents.js'
 import type { BuildStep } from '../setup/step.js'
 import { LAZY_IMAGES_DIR, copyRuntimeAssets } from './runtime-assets.js'
+import { buildWeb } from './web-build.js'
 
 export const PLAYGROUND_DIR = join('dist', 'playground')
 
 export async function buildPlayground(root: string, outDir = join(root, PLAYGROUND_DIR)): Promise<void> {
-  const { build } = await import('vite')
-  await build({
-    // Self-contained on purpose: the project's vite.config.ts serves the test pages; the
-    // playground needs nothing from it but its own input, and a relative base so the
-    // static site works from any path.
-    configFile: false,
-    root: join(root, 'web'),
-    base: './',
-    publicDir: false,
-    logLevel: 'warn',
-    // The wasi runtime's worker imports modules of its own.
-    worker: { format: 'es' },
-    build: {
-      outDir,
-      emptyOutDir: true,
-      target: 'es2022',
-      chunkSizeWarningLimit: 4096,
-      rollupOptions: {
-        input: { main: join(root, 'web', 'index.html'), 'coi-sw': join(root, 'web', 'coi-sw.ts') },
-        output: {
-          // The service worker must keep a fixed name at the site's root to control it.
-          entryFileNames: (chunk) => (chunk.name === 'coi-sw' ? 'coi-sw.js' : 'assets/[name]-[hash].js'),
-        },
+  await buildWeb(root, outDir, {
+    rollupOptions: {
+      input: { main: join(root, 'web', 'index.html'), 'coi-sw': join(root, 'web', 'coi-sw.ts') },
+      output: {
+        // The service worker must keep a fixed name at the site's root to control it.
+        entryFileNames: (chunk) => (chunk.name === 'coi-sw' ? 'coi-sw.js' : 'assets/[name]-[hash].js'),
       },
     },
   })
@@ -51,7 +35,7 @@ export async function buildPlayground(root: string, outDir = join(root, PLAYGROU
 
 export const playgroundStep: BuildStep = {
   name: 'playground',
-  inputs: ['web', 'server/http/playground-step.ts', 'server/image/layer-contents.ts', 'package-lock.json', 'dist/images/index.json', 'dist/guest'],
+  inputs: ['web', 'server/http/playground-step.ts', 'server/http/web-build.ts', 'server/image/layer-contents.ts', 'package-lock.json', 'dist/images/index.json', 'dist/guest'],
   outputs: [join(PLAYGROUND_DIR, 'index.html'), join(PLAYGROUND_DIR, 'coi-sw.js'), join(PLAYGROUND_DIR, 'images', 'lazy')],
   after: ['images', 'guest-state'],
   async run(ctx) {

@@ -10,35 +10,22 @@ import { cpSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Plugin } from 'vite'
 import { copyRuntimeAssets } from '../http/runtime-assets.js'
+import { buildWeb } from '../http/web-build.js'
 import type { BuildStep } from '../setup/step.js'
 
 export const WIDGET_DIR = join('dist', 'widget')
 
 export async function buildWidget(root: string, outDir = join(root, WIDGET_DIR)): Promise<void> {
-  const { build } = await import('vite')
-  await build({
-    // Self-contained: the project's vite.config.ts builds the test pages and calls this.
-    configFile: false,
-    root: join(root, 'web'),
-    base: './',
-    publicDir: false,
-    logLevel: 'warn',
-    worker: { format: 'es' },
-    build: {
-      outDir,
-      emptyOutDir: true,
-      target: 'es2022',
-      chunkSizeWarningLimit: 4096,
-      // v86.wasm must stay a file: inlined it would add megabytes to the bundle.
-      assetsInlineLimit: 0,
-      rollupOptions: {
-        input: { 'boxplay-lesson': join(root, 'web', 'widget.ts'), 'coi-sw': join(root, 'web', 'coi-sw.ts') },
-        preserveEntrySignatures: 'exports-only',
-        output: {
-          entryFileNames: '[name].js',
-          chunkFileNames: 'assets/[name]-[hash].js',
-          assetFileNames: 'assets/[name]-[hash][extname]',
-        },
+  await buildWeb(root, outDir, {
+    // v86.wasm must stay a file: inlined it would add megabytes to the bundle.
+    assetsInlineLimit: 0,
+    rollupOptions: {
+      input: { 'boxplay-lesson': join(root, 'web', 'widget.ts'), 'coi-sw': join(root, 'web', 'coi-sw.ts') },
+      preserveEntrySignatures: 'exports-only',
+      output: {
+        entryFileNames: '[name].js',
+        chunkFileNames: 'assets/[name]-[hash].js',
+        assetFileNames: 'assets/[name]-[hash][extname]',
       },
     },
   })
@@ -80,7 +67,7 @@ export function installLessons(root: string, widgetDir: string, site: string): v
  */
 export const widgetStep: BuildStep = {
   name: 'widget',
-  inputs: ['web', 'server/lessons/widget-build.ts', 'server/http/runtime-assets.ts', 'server/image/layer-contents.ts', 'package-lock.json', 'dist/images/index.json', 'dist/guest', 'dist/playground/index.html'],
+  inputs: ['web', 'server/lessons/widget-build.ts', 'server/http/runtime-assets.ts', 'server/http/web-build.ts', 'server/image/layer-contents.ts', 'package-lock.json', 'dist/images/index.json', 'dist/guest', 'dist/playground/index.html'],
   outputs: [join(WIDGET_DIR, 'boxplay-lesson.js'), join(WIDGET_DIR, 'coi-sw.js'), 'dist/playground/widget/boxplay-lesson.js', 'dist/playground/lessons/index.html', 'dist/playground/lessons/coi-sw.js'],
   after: ['images', 'guest-state', 'playground'],
   async run(ctx) {

@@ -1,0 +1,19 @@
+// The vite build settings the playground and the lesson widget share: self-contained (the
+// project's vite.config.ts serves the test pages), rooted at web/, a relative base so the
+// output works from any path, and module workers (the wasi worker imports modules of its own).
+
+import { join } from 'node:path'
+import type { BuildEnvironmentOptions } from 'vite'
+
+export async function buildWeb(root: string, outDir: string, build: BuildEnvironmentOptions): Promise<void> {
+  const vite = await import('vite')
+  await vite.build({
+    configFile: false,
+    root: join(root, 'web'),
+    base: './',
+    publicDir: false,
+    logLevel: 'warn',
+    worker: { format: 'es' },
+    build: { outDir, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4096, ...build },
+  })
+}
