@@ -46,6 +46,13 @@ interface ProgressState {
 /** Runs expose the filesystem they ended with through `files()`, when their runtime can. */
 type WithFiles = Run & { files?: () => RootFs | Promise<RootFs> }
 
+/** The focused element, looking inside shadow roots (document.activeElement stops at the host). */
+function deepActiveElement(): Element | null {
+  let active = document.activeElement
+  while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement
+  return active
+}
+
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
 }
@@ -284,6 +291,9 @@ export class PlaygroundApp extends LitElement {
     await this.updateComplete
     const terminal = this.terminal
     terminal.clear()
+    // A run can take a while to start; if the learner has moved to another control meanwhile,
+    // pulling the focus into the terminal would swallow their next keys.
+    const focusBefore = deepActiveElement()
     try {
       const { run, image } = await this.startOn(choice, { ...(cmd ? { cmd } : {}), tty: terminal.size, stdin: true })
       if (generation !== this.generation) {
@@ -293,7 +303,7 @@ export class PlaygroundApp extends LitElement {
       this.run = run
       this.runImage = image
       this.progress = undefined
-      terminal.attach(run, { convertEol: true })
+      terminal.attach(run, { convertEol: true, focus: deepActiveElement() === focusBefore })
       const status = await run.exit
       if (generation !== this.generation) return
       const how = status.reason === 'exited' ? `exited with code ${status.code}` : `${status.reason}${status.signal ? ` (${status.signal})` : ''}, code ${status.code}`

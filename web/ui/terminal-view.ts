@@ -72,13 +72,16 @@ export class TerminalView extends LitElement {
     return { cols: this.term?.cols ?? 80, rows: this.term?.rows ?? 24 }
   }
 
-  /** Shows `run` from now on; its output buffered so far is replayed. */
-  attach(run: Run, opts: { convertEol?: boolean } = {}): void {
+  /**
+   * Shows `run` from now on; its output buffered so far is replayed. Takes the keyboard focus
+   * unless `focus` is false (the learner moved on to another control while the run started).
+   */
+  attach(run: Run, opts: { convertEol?: boolean; focus?: boolean } = {}): void {
     this.unsubscribe?.()
     this.run = run
     if (this.term) this.term.options.convertEol = opts.convertEol ?? false
     this.unsubscribe = run.onOutput((chunk) => this.term?.write(chunk.data))
-    this.term?.focus()
+    if (opts.focus ?? true) this.term?.focus()
   }
 
   detach(): void {
