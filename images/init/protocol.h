@@ -25,6 +25,8 @@
  *                 'r' random seed (hex)
  *                 'U' "uid gid g1,g2,…" and 'H' home: the user already resolved by the host from
  *                     the image's /etc/passwd and /etc/group (init resolves 'u' itself without)
+ *                 'p' the command's path, found by the host in the image along PATH (absent:
+ *                     init lets execvp search)
  *   'W' resize:   "cols rows"
  *   'K' signal:   "<signal number>" for the command's process group
  *   'D' stdin bytes (pipe mode)   'Z' stdin EOF (pipe mode)

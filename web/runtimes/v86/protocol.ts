@@ -72,6 +72,8 @@ export interface GuestSpec {
   stdinOpen: boolean
   clockMs: number
   seedHex: string
+  /** argv[0] found along PATH in the image by the host; without it init searches itself. */
+  commandPath?: string
   /** The user resolved on the host; without it init reads the image's passwd itself. */
   identity?: { uid: number; gid: number; groups: number[]; home: string }
 }
@@ -85,6 +87,7 @@ export function encodeSpec(spec: GuestSpec): Uint8Array {
   for (const a of spec.argv) put('a', a)
   for (const e of spec.env) put('e', e)
   put('c', spec.cwd)
+  if (spec.commandPath) put('p', spec.commandPath)
   put('u', spec.user)
   put('h', spec.hostname)
   if (spec.tty) put('t', `${spec.tty.cols} ${spec.tty.rows}`)

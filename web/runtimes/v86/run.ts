@@ -8,8 +8,9 @@ import type { RootFs } from '../../oci/rootfs.js'
 import { RunBase } from '../run-base.js'
 import type { ExitStatus, RunSpec } from '../runtime.js'
 import { type V86Assets, stateKey } from './assets.js'
+import { findCommand } from './command-path.js'
 import { type RootFsStorage, type V86Fs, loadImage, readBack } from './filesystem.js'
-import { type Emulator, MACHINE_PROFILE, StateError, V86_VERSION, startMachine } from './machine.js'
+import { type Emulator, MACHINE_PROFILE, StateError, V86_VERSION, enableJit, startMachine } from './machine.js'
 import { type GuestFrame, FrameReader, decodeWaitStatus, encodeFrame, encodeSpec, fields, signalNumber } from './protocol.js'
 import { TerminalQueryFilter } from './tty-filter.js'
 import { type Identity, UserError, resolveIdentity } from './user.js'
@@ -18,6 +19,8 @@ import { type Identity, UserError, resolveIdentity } from './user.js'
 const START_DEADLINE_MS = 60_000
 /** After a SIGKILL the guest has this long to report the exit before the machine is torn down. */
 const KILL_GRACE_MS = 3_000
+/** How long a command runs interpreted before v86's JIT is switched on (see enableJit). */
+const JIT_AFTER_COMMAND_MS = 300
 const STDIN_CHUNK = 8 * 1024
 /**
  * Unacknowledged stdin bytes (and frames) allowed in flight. The guest's tty drops input it
@@ -227,6 +230,7 @@ export class V86Run extends RunBase {
         env: withTerm,
         cwd,
         user,
+        commandPath: argv[0] === undefined ? undefined : findCommand(this.o.rootFs, argv[0], env),
         hostname: String(this.facts.hostname),
         ...(this.o.spec.tty ? { tty: this.o.spec.tty } : {}),
         stdinOpen: this.o.spec.stdin === true,
@@ -256,6 +260,8 @@ export class V86Run extends RunBase {
         const guestMs = Number(fields(frame.payload)[1])
         if (Number.isFinite(guestMs)) this.facts.initGuestMs = guestMs
         this.commandStarted = true
+        const emulator = this.emulator
+        if (emulator) this.timers.push(setTimeout(() => this.done || enableJit(emulator), JIT_AFTER_COMMAND_MS))
         for (const bytes of this.queuedTty.splice(0)) this.emulator?.serial_send_bytes(0, bytes)
         break
       }
