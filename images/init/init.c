@@ -252,14 +252,15 @@ static int premount(void) {
 }
 
 /* msize: v86 takes any size the client asks for; big messages mean few round trips through
-   the emulated virtqueue when a binary is paged in (8 KiB made exec of busybox crawl). */
+   the emulated virtqueue when a binary is paged in (8 KiB made exec of busybox crawl).
+   512000 is the most Linux's virtio transport carries (125 pages). */
 /*
  * Attached at boot, while the host's 9p filesystem is still empty, so a restored machine
  * skips the handshake. Safe because nothing looks inside before the spec arrives: the guest
  * caches no entries of the empty root, and the host adds the image under that same root.
  */
 static int attach_image(void) {
-  return mount_at("host9p", NEWROOT, "9p", 0, "trans=virtio,version=9p2000.L,cache=loose,msize=262144");
+  return mount_at("host9p", NEWROOT, "9p", 0, "trans=virtio,version=9p2000.L,cache=loose,msize=512000");
 }
 
 static int enter_image(void) {
@@ -509,7 +510,10 @@ static int run(struct spec *s, struct identity *id, struct reader *r) {
     }
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) return -1;
   }
-  pid_t child = fork();
+  /* vfork: the child only makes syscalls and then execs or _exits, and copying init's page
+     tables (then faulting on copy-on-write) is slow in the emulator. 'C' goes out after the
+     exec, so the host never hears of a start that did not happen. */
+  pid_t child = vfork();
   if (child < 0) {
     failf("boxplay-init: fork failed: %s", strerror(errno));
     return -1;

@@ -4,7 +4,7 @@
 // add more and shipped states are kept unpacked.
 
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { setFlagsFromString } from 'node:v8'
@@ -70,7 +70,7 @@ export function nodeV86Assets(options: NodeV86AssetsOptions = {}): V86Assets {
     },
     async saveState(key, saved) {
       loadedStates.set(key, Promise.resolve(saved))
-      await writeState(cache, key, saved, 'raw')
+      await tracked(writeState(cache, key, saved, 'raw'))
       options.log?.(`kept the v86 state ${key} in ${cache}`)
     },
   }
@@ -80,9 +80,26 @@ export function nodeV86Assets(options: NodeV86AssetsOptions = {}): V86Assets {
     if (cached) return cached
     const shipped = await readState(join(guest, 'states'), key)
     // Keep a raw copy: the next process then skips decompressing ~17 MB.
-    if (shipped) void writeState(cache, key, shipped, 'raw').catch(() => {})
+    if (shipped) void tracked(writeState(cache, key, shipped, 'raw')).catch(() => {})
     return shipped
   }
+}
+
+const pendingWrites = new Set<Promise<unknown>>()
+
+function tracked<T>(write: Promise<T>): Promise<T> {
+  pendingWrites.add(write)
+  const done = () => pendingWrites.delete(write)
+  write.then(done, done)
+  return write
+}
+
+/**
+ * Resolves once the states being written to a cache are on disk. A one-shot process (the
+ * CLI's `run`) awaits it before process.exit, or the next run finds half a file and no state.
+ */
+export async function stateWritesSettled(): Promise<void> {
+  while (pendingWrites.size > 0) await Promise.allSettled([...pendingWrites])
 }
 
 async function readState(dir: string, key: string): Promise<SavedState | undefined> {
@@ -103,6 +120,7 @@ async function readState(dir: string, key: string): Promise<SavedState | undefin
  */
 export async function writeState(dir: string, key: string, saved: SavedState, form: 'gzip' | 'raw'): Promise<void> {
   await mkdir(dir, { recursive: true })
+  await sweepStaleTemps(dir)
   const raw = new Uint8Array(saved.state)
   const file = form === 'gzip' ? `${key}.state.gz` : `${key}.state`
   const tmp = join(dir, `.${file}.${process.pid}.tmp`)
@@ -113,6 +131,26 @@ export async function writeState(dir: string, key: string, saved: SavedState, fo
   await rename(metaTmp, join(dir, `${key}.json`))
 }
 
+/** Removes `.<name>.<pid>.tmp` files whose writer is gone (killed mid-write): ~10 MB each. */
+async function sweepStaleTemps(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [])) {
+    const pid = /^\..+\.(\d+)\.tmp$/.exec(name)?.[1]
+    if (pid === undefined || Number(pid) === process.pid || processAlive(Number(pid))) continue
+    await unlink(join(dir, name)).catch(() => {})
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' // alive, someone else's
+  }
+}
+
+/** The bytes as an ArrayBuffer of their own: a large file read already is one, so no copy. */
 function toArrayBuffer(buf: Uint8Array): ArrayBuffer {
+  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer) return buf.buffer
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer
 }

@@ -4,7 +4,7 @@
 
 import { resolveImage } from '../../web/oci/image.js'
 import { V86Runtime } from '../../web/runtimes/v86/runtime.js'
-import { nodeV86Assets, tuneV8ForV86 } from '../../server/v86/node-assets.js'
+import { nodeV86Assets, stateWritesSettled, tuneV8ForV86 } from '../../server/v86/node-assets.js'
 import { layoutSource } from '../v86/helpers-layout.js'
 import { bundledImagesDir } from '../../server/store/paths.js'
 
@@ -18,4 +18,5 @@ const run = await runtime.start({ image, cmd: ['echo', 'ready'], options: { cold
 run.onOutput((c) => process.stdout.write(c.data))
 const status = await run.exit
 process.stderr.write(JSON.stringify({ status, timings: run.timings }) + '\n')
+await stateWritesSettled()
 process.exit(status.code)

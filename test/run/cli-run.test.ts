@@ -2,7 +2,7 @@
 // image, Docker's exit codes, plain .wasm files, and clear errors for what cannot run.
 
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -34,6 +34,10 @@ describe('boxplay run', () => {
     const container = boxplay(['run', 'busybox', '--runtime', 'native', '--', 'uname', '-rm'])
     expect(vm.code).toBe(0)
     expect(vm.stdout).toMatch(/^6\.1\.\d+ i686$/m)
+    // The shipped state was kept unpacked for the next run, completely, before the CLI exited.
+    const kept = readdirSync(join(home, 'cache', 'v86'))
+    expect(kept.filter((f) => f.endsWith('.tmp'))).toEqual([])
+    expect(kept.filter((f) => /\.(state|json)$/.test(f)).length).toBe(2)
     expect(container.code).toBe(0)
     expect(container.stdout.trim()).toBe(`${spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()} x86_64`)
   })

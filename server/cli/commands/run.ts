@@ -104,6 +104,8 @@ export const command: Command = {
       ctx.stderr.write(`boxplay: ${status.message ?? `the run ended: ${status.reason}`}\n`)
     }
     await flush(ctx)
+    // A state the run is keeping for the next one must reach the disk before process.exit.
+    if (runtime.kind === 'v86') await (await import('../../v86/node-assets.js')).stateWritesSettled()
     const code = exitCode(status)
     // Worker pools and emulators keep timers alive; the run is over, so leave now.
     if (ctx.stdout === process.stdout) process.exit(code)

@@ -64,6 +64,9 @@ export class V86Runtime implements Runtime {
       throw new Error(`v86 memory must be between 16 MiB and 2 GiB, not ${Math.round(memoryBytes / 2 ** 20)} MiB`)
     }
     const process = resolveProcess(spec)
+    // Compiling v86's wasm and reading the kernel take a while: under way while the tree loads.
+    const { assets } = this.options
+    for (const load of [assets.wasm, assets.bios, assets.kernel]) load().catch(() => {}) // failures surface in boot
     const rootFs = await this.tree(spec.image)
     const run = new V86Run({
       assets: this.options.assets,
