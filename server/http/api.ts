@@ -137,7 +137,8 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, url: 
     if (!DIGEST.test(digest)) throw badRequest(`"${digest}" is not a content digest: expected sha256: and 64 hex digits`)
     const file = await ctx.images.content?.(digest.slice('sha256:'.length))
     if (!file) throw new HttpError(404, `no file content ${digest}: fetch its layer's index first (GET /api/layers/LAYER/index)`)
-    return sendFile(req, res, { ...file, contentType: 'application/octet-stream', etag: digest, immutable: true })
+    // Gzipped as published; the client gunzips (no Content-Encoding: the bytes are the resource).
+    return sendFile(req, res, { ...file, contentType: 'application/gzip', etag: `gz-${digest}`, immutable: true })
   }
 
   if (head === 'runs') {

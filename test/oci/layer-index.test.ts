@@ -129,4 +129,23 @@ describe('layer indexes', () => {
     await expect(readFile(node)).rejects.toThrow(/does not match its digest/)
     expect(() => parseLayerIndex({ version: 1, digest: 'sha256:x', entries: [] }, img.layers[0]!.digest)).toThrow(/describes sha256:x/)
   })
+
+  test('contents arrive gzipped (as published) or plain, and either way must match their hash', async () => {
+    const body = text('#!/bin/sh\necho hi\n'.repeat(50))
+    const hex = (await digestOf(body)).slice(7)
+    const from = (bytes: Uint8Array) => verifiedContent(async () => bytes, hex, body.byteLength)
+    expect(Buffer.compare(await from(gzipSync(body)), body)).toBe(0)
+    expect(Buffer.compare(await from(body), body)).toBe(0)
+    // A file that is itself gzip, delivered plain (a host's Content-Encoding undone by fetch).
+    const archive = gzipSync(text('inside\n'))
+    const archiveHex = (await digestOf(archive)).slice(7)
+    expect((await verifiedContent(async () => archive, archiveHex, archive.byteLength)).byteLength).toBe(archive.byteLength)
+
+    await expect(from(gzipSync(text('something else')))).rejects.toThrow(/is 14 bytes but \d+ were expected/)
+    await expect(from(gzipSync(text('x'.repeat(body.byteLength))))).rejects.toThrow(/does not match its digest/)
+    await expect(from(text('x'.repeat(body.byteLength)))).rejects.toThrow(/does not match its digest/)
+    // Inflating past the promised size is refused before it is all in memory.
+    await expect(from(gzipSync(new Uint8Array(body.byteLength * 1000)))).rejects.toThrow(/does not inflate to its \d+ bytes/)
+    await expect(from(gzipSync(body).subarray(0, 30))).rejects.toThrow(/sha256|inflate/)
+  })
 })

@@ -4,7 +4,9 @@
 
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { createHash } from 'node:crypto'
 import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type RunningServer } from '../../server/http/server.js'
 import { storeImages } from '../../server/http/store-images.js'
@@ -71,6 +73,10 @@ describe('layer indexes from the server', () => {
     const content = await api(`/api/content/sha256:${withContent.sha256}`)
     expect(content.status).toBe(200)
     expect(content.headers['cache-control']).toMatch(/immutable/)
+    // Sent gzipped, as a resource of its own (no Content-Encoding): the client inflates it.
+    expect(content.headers['content-type']).toBe('application/gzip')
+    expect(content.headers['content-encoding']).toBeUndefined()
+    expect(createHash('sha256').update(gunzipSync(content.body)).digest('hex')).toBe(withContent.sha256)
 
     expect((await api(`/api/content/sha256:${'0'.repeat(64)}`)).status).toBe(404)
     expect((await api(`/api/layers/sha256:${'0'.repeat(64)}/index`)).status).toBe(404)

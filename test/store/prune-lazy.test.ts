@@ -1,9 +1,10 @@
 // prune also frees what the server published for browsers (lazy layer indexes and file
 // contents): those of pruned layers go, those of kept images stay and still serve.
 
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
 import { afterAll, expect, it } from 'vitest'
 import { lazyPaths, publishLayer } from '../../server/image/layer-contents.js'
 import { Store } from '../../server/store/store.js'
@@ -36,5 +37,32 @@ it('drops the indexes and contents of pruned layers and keeps those of kept imag
     const named = index.entries.filter((e) => e.sha256)
     expect(named.length).toBeGreaterThan(0)
     for (const e of named) expect(existsSync(paths.content(e.sha256!))).toBe(true)
+  }
+})
+
+it('publishes again a layer stored before contents were gzipped, and prune drops the plain files', async () => {
+  const old = mkdtempSync(join(tmpdir(), 'boxplay-lazy-plain-'))
+  try {
+    const store = await Store.open({ home: old })
+    const hello = await store.runImage('hello', { os: 'linux', architecture: '386' })
+    const layer = hello.layers[0]!
+    const paths = lazyPaths(old)
+    await publishLayer(old, layer.digest, store.blobPath(layer.digest))
+    // Turn it into what an older boxplay left: content/HEX holding the plain bytes.
+    const index = JSON.parse(readFileSync(paths.index(layer.digest), 'utf8')) as LayerIndex
+    const hexes = index.entries.filter((e) => e.sha256).map((e) => e.sha256!)
+    for (const hex of hexes) {
+      writeFileSync(join(old, 'content', hex), gunzipSync(readFileSync(paths.content(hex))))
+      rmSync(paths.content(hex))
+    }
+
+    await publishLayer(old, layer.digest, store.blobPath(layer.digest))
+    for (const hex of hexes) expect(existsSync(paths.content(hex))).toBe(true)
+    await store.prune()
+    const left = readdirSync(join(old, 'content'))
+    expect(left.filter((n) => !n.endsWith('.gz'))).toEqual([])
+    expect(left.length).toBe(new Set(hexes).size)
+  } finally {
+    rmSync(old, { recursive: true, force: true })
   }
 })

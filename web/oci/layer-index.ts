@@ -8,7 +8,7 @@
 
 import { type LayerEntry, applyLayer } from './apply-layer.js'
 import { decompressBytes } from './compression.js'
-import { sha256Hex, verifyDigest } from './digest.js'
+import { DigestError, sha256Hex, verifyDigest } from './digest.js'
 import { RootFs, type FileData } from './rootfs.js'
 import type { TarEntryType } from './tar.js'
 import { readTarSync } from './tar.js'
@@ -141,9 +141,27 @@ export async function buildLazyRootFs(image: RunImage, source: LayerIndexSource)
   return fs
 }
 
-/** Fetches a content by hash with `get` and verifies it: a wrong byte never reaches a guest. */
+/**
+ * Fetches a content by hash with `get` and verifies it: a wrong byte never reaches a guest.
+ * Publishers store contents gzipped; what arrives may still be plain (a host that sent the
+ * file with Content-Encoding, so fetch unpacked it, or a file that is itself gzip), so bytes
+ * that verify as they are are taken as they are, and gzip is inflated, never past the size
+ * the index promised.
+ */
 export async function verifiedContent(get: () => Promise<Uint8Array>, sha256: string, size: number): Promise<Uint8Array> {
-  const bytes = await get()
-  await verifyDigest(bytes, `sha256:${sha256}`, size)
+  const fetched = await get()
+  const digest = `sha256:${sha256}`
+  const gzipped = fetched.byteLength >= 2 && fetched[0] === 0x1f && fetched[1] === 0x8b
+  if (!gzipped || (fetched.byteLength === size && (await sha256Hex(fetched)) === sha256)) {
+    await verifyDigest(fetched, digest, size)
+    return fetched
+  }
+  let bytes: Uint8Array
+  try {
+    bytes = await decompressBytes('gzip', fetched, { maxBytes: size })
+  } catch (e) {
+    throw new DigestError(`content ${digest} does not inflate to its ${size} bytes: ${(e as Error).message}`)
+  }
+  await verifyDigest(bytes, digest, size)
   return bytes
 }

@@ -1,6 +1,6 @@
 // Layer indexes and file contents over HTTP (web/oci/layer-index.ts), for the browser
 // runtimes: from a `boxplay serve` (/api/layers/DIGEST/index, /api/content/sha256:HEX) or from
-// a static OCI layout published with its lazy files beside it (lazy/HEX.json, content/HEX).
+// a static OCI layout published with its lazy files beside it (lazy/HEX.json, content/HEX.gz).
 // A layer without an index (404) is fetched whole; every content is verified by its hash.
 
 import { type LayerIndex, type LayerIndexSource, parseLayerIndex, verifiedContent } from '../../oci/layer-index.js'
@@ -52,7 +52,7 @@ export class HttpLayerIndexSource implements LayerIndexSource {
   }
 
   content(sha256: string, size: number): Promise<Uint8Array> {
-    const url = this.url(this.kind === 'server' ? `api/content/sha256:${sha256}` : `content/${sha256}`)
+    const url = this.url(this.kind === 'server' ? `api/content/sha256:${sha256}` : `content/${sha256}.gz`)
     return verifiedContent(
       async () => {
         const res = await this.get(url)
