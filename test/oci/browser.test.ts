@@ -33,10 +33,17 @@ beforeAll(async () => {
       lib: { entry: join(import.meta.dirname, 'browser-entry.ts'), formats: ['es'], fileName: () => 'oci.js' },
     },
   })
-  const bundle = await readHostFile(join(outDir, 'oci.js'))
   server = createServer((req, res) => {
     if (req.url === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>oci</title>')
-    if (req.url === '/oci.js') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle)
+    // The bundle and its chunks (fzstd is loaded on first use).
+    const chunk = /^\/([\w.-]+\.js)$/.exec(req.url ?? '')?.[1]
+    if (chunk) {
+      void readHostFile(join(outDir, chunk)).then(
+        (js) => res.writeHead(200, { 'content-type': 'text/javascript' }).end(js),
+        () => res.writeHead(404).end(),
+      )
+      return
+    }
     // Everything else goes to the registry, so the page can pull same-origin.
     void (async () => {
       const upstream = await fetch(`${registry.url}${req.url}`, { method: req.method, headers: { accept: req.headers.accept ?? '*/*' } })

@@ -4,7 +4,6 @@
 // A size cap stops decompression bombs before they fill memory or disk. zstd uses the
 // platform's DecompressionStream when it has one, else fzstd (pure JS, ~140 MB/s here).
 
-import { Decompress as ZstdDecompress } from 'fzstd'
 import { type LayerCompression, layerCompression } from './media-types.js'
 import { concatBytes } from './bytes.js'
 
@@ -71,6 +70,8 @@ async function* prepend(first: Uint8Array, rest: AsyncIterator<Uint8Array>): Asy
 
 /** zstd through fzstd: it decodes synchronously in push(), handing out fresh arrays. */
 async function* zstdThroughFzstd(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  // Loaded on first use: most layers are gzip, and importing fzstd costs every start ~5 ms.
+  const { Decompress: ZstdDecompress } = await import('fzstd')
   let out: Uint8Array[] = []
   const decoder = new ZstdDecompress((data) => {
     out.push(data)

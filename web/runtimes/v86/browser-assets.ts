@@ -31,6 +31,7 @@ export function browserV86Assets(options: BrowserV86AssetsOptions = {}): V86Asse
     return res.arrayBuffer()
   }
   const db = once(() => (dbName ? openDb(dbName) : Promise.resolve(undefined)))
+  const loadedStates = new Map<string, Promise<SavedState | undefined>>()
   return {
     wasm: once(async () => {
       const res = await fetch(wasmUrl)
@@ -42,24 +43,37 @@ export function browserV86Assets(options: BrowserV86AssetsOptions = {}): V86Asse
     }),
     bios: once(() => fetchBytes(new URL('bios.bin', base), 'the SeaBIOS image')),
     kernel: once(() => fetchBytes(new URL('bzImage', base), 'the guest kernel')),
-    async loadState(key) {
-      const local = await db().then((d) => (d ? get(d, key) : undefined)).catch(() => undefined)
-      if (local) return local
-      const meta = await fetch(new URL(`states/${key}.json`, base)).catch(() => undefined)
-      if (!meta?.ok) return undefined
-      const { release, file } = (await meta.json()) as { release: string; file: string }
-      const res = await fetch(new URL(`states/${file}`, base))
-      if (!res.ok || !res.body) return undefined
-      // Shipped states are gzipped; the browser unpacks them natively, much faster than v86's zstd.
-      const body = file.endsWith('.gz') ? res.body.pipeThrough(new DecompressionStream('gzip')) : res.body
-      const saved = { release, state: await new Response(body).arrayBuffer() }
-      void db().then((d) => d && put(d, key, saved)).catch(() => {}) // next visit: straight from IndexedDB
-      return saved
+    loadState(key) {
+      // One load per key: the runtime asks early (while the image loads) and again at boot,
+      // and a page restores the same ~10 MB for every run.
+      let p = loadedStates.get(key)
+      if (!p) {
+        p = loadState(key)
+        loadedStates.set(key, p)
+        void p.then((s) => s || loadedStates.delete(key), () => loadedStates.delete(key))
+      }
+      return p
     },
     async saveState(key, saved) {
+      loadedStates.set(key, Promise.resolve(saved))
       const d = await db()
       if (d) await put(d, key, saved)
     },
+  }
+
+  async function loadState(key: string): Promise<SavedState | undefined> {
+    const local = await db().then((d) => (d ? get(d, key) : undefined)).catch(() => undefined)
+    if (local) return local
+    const meta = await fetch(new URL(`states/${key}.json`, base)).catch(() => undefined)
+    if (!meta?.ok) return undefined
+    const { release, file } = (await meta.json()) as { release: string; file: string }
+    const res = await fetch(new URL(`states/${file}`, base))
+    if (!res.ok || !res.body) return undefined
+    // Shipped states are gzipped; the browser unpacks them natively, much faster than v86's zstd.
+    const body = file.endsWith('.gz') ? res.body.pipeThrough(new DecompressionStream('gzip')) : res.body
+    const saved = { release, state: await new Response(body).arrayBuffer() }
+    void db().then((d) => d && put(d, key, saved)).catch(() => {}) // next visit: straight from IndexedDB
+    return saved
   }
 }
 

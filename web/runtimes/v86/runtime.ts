@@ -7,8 +7,8 @@ import { buildLazyRootFs } from '../../oci/layer-index.js'
 import { type Platform, formatPlatform } from '../../oci/platform.js'
 import type { RootFs } from '../../oci/rootfs.js'
 import { type Availability, type Run, type RunImage, type RunSpec, type Runtime, resolveProcess } from '../runtime.js'
-import type { V86Assets } from './assets.js'
-import { DEFAULT_MEMORY_BYTES } from './machine.js'
+import { type V86Assets, stateKey } from './assets.js'
+import { DEFAULT_MEMORY_BYTES, MACHINE_PROFILE, V86_VERSION } from './machine.js'
 import { V86Run } from './run.js'
 
 const MIN_MEMORY = 16 * 2 ** 20
@@ -64,9 +64,17 @@ export class V86Runtime implements Runtime {
       throw new Error(`v86 memory must be between 16 MiB and 2 GiB, not ${Math.round(memoryBytes / 2 ** 20)} MiB`)
     }
     const process = resolveProcess(spec)
-    // Compiling v86's wasm and reading the kernel take a while: under way while the tree loads.
+    // Compiling v86's wasm and reading the kernel and the saved state take a while: under
+    // way while the tree loads. Failures surface in boot, which asks again.
     const { assets } = this.options
-    for (const load of [assets.wasm, assets.bios, assets.kernel]) load().catch(() => {}) // failures surface in boot
+    for (const load of [assets.wasm, assets.bios]) load().catch(() => {})
+    if (spec.options?.cold !== true) {
+      assets
+        .kernel()
+        .then((kernel) => stateKey(kernel, memoryBytes, MACHINE_PROFILE, V86_VERSION))
+        .then((key) => assets.loadState(key))
+        .catch(() => {})
+    }
     const rootFs = await this.tree(spec.image)
     const run = new V86Run({
       assets: this.options.assets,
