@@ -27,7 +27,9 @@ const SYSTEM_BIOS = '/usr/share/seabios/bios.bin'
  * v86's JIT makes many short-lived wasm modules, and V8's default tier-up spends the (two,
  * shared) cores recompiling them with TurboFan. A much larger tiering budget keeps all but
  * the really hot code on Liftoff: restore → first output went from ~0.6–0.9 s to ~0.4–0.5 s
- * here, and a 16 MiB sha256 in the guest got no slower. Process-wide, so it is opt-in: a
+ * here when it was measured, with the JIT on from the start. Now that machines start with
+ * the JIT off (see enableJit) the gain is smaller, ~20 ms, and a 16 MiB sha256 in the guest
+ * is no slower either way. Process-wide, so it is opt-in: a
  * server that also runs long wasi workloads may prefer V8's default. Call before the first run.
  */
 export function tuneV8ForV86(): void {

@@ -57,7 +57,7 @@ export const command: Command = {
     const made = new Map<string, Promise<Runtime>>()
     const runtimeOf = async (kind: Parameters<typeof hostRuntime>[0]) => {
       if (!made.has(kind)) {
-        // A one-shot process may tune V8 for the emulator (restores ~25 % faster); a server
+        // A one-shot process may tune V8 for the emulator (restores a little faster: see tuneV8ForV86); a server
         // keeps V8's defaults for its other work. Set before v86's wasm is compiled.
         if (kind === 'v86') (await import('../../v86/node-assets.js')).tuneV8ForV86()
         made.set(kind, hostRuntime(kind, store))
