@@ -3,13 +3,12 @@
 // own restore gives it. A v86 upgrade that writes more of a new machine's memory fails here.
 
 import { describe, expect, test } from 'vitest'
-import { stateKey } from '../../web/runtimes/v86/assets.js'
-import { BIOS_AREA_END, DEFAULT_MEMORY_BYTES, MACHINE_PROFILE, V86_VERSION, createMachine, restoreFresh } from '../../web/runtimes/v86/machine.js'
+import { BIOS_AREA_END, DEFAULT_MEMORY_BYTES, createMachine, machineStateKey, restoreFresh } from '../../web/runtimes/v86/machine.js'
 import { assets } from './helpers.js'
 
 describe('v86 machine', () => {
   test('a new machine has nothing above the BIOS area, and restoreFresh restores what v86 does', async () => {
-    const key = await stateKey(await assets.kernel(), DEFAULT_MEMORY_BYTES, MACHINE_PROFILE, V86_VERSION)
+    const key = await machineStateKey(await assets.kernel(), DEFAULT_MEMORY_BYTES)
     const saved = await assets.loadState(key)
     expect(saved, 'the build ships a saved state for the default memory size').toBeDefined()
 

@@ -2,7 +2,7 @@
 // ttyS1 init's control channel) and an empty virtio-9p filesystem the run fills later.
 
 import { V86 } from 'v86'
-import type { V86Assets } from './assets.js'
+import { type V86Assets, stateKey } from './assets.js'
 import type { V86Fs } from './filesystem.js'
 
 /** The v86 package version a saved state is tied to (its state format changes between builds). */
@@ -22,6 +22,11 @@ const VGA_MEMORY_BYTES = 256 * 1024
 /** Machine settings a saved state depends on besides kernel and memory (part of its key). */
 export const MACHINE_PROFILE = `${KERNEL_CMDLINE}|vga=${VGA_MEMORY_BYTES}|uart1`
 
+/** The key of this machine's saved state: its kernel (init inside), memory and settings, v86. */
+export function machineStateKey(kernel: ArrayBuffer, memoryBytes: number): Promise<string> {
+  return stateKey(kernel, memoryBytes, MACHINE_PROFILE, V86_VERSION)
+}
+
 /** The parts of v86's emulator object we use; `fs9p` is there at runtime but not in v86.d.ts. */
 export interface Emulator {
   add_listener(event: string, listener: (value: number) => void): void
@@ -32,7 +37,7 @@ export interface Emulator {
   stop(): Promise<void>
   destroy(): Promise<void>
   fs9p: V86Fs
-  /** v86's internals, reached into only by restoreFresh below. */
+  /** v86's internals, reached into only by enableJit and restoreFresh below. */
   v86: { cpu: V86Cpu }
 }
 

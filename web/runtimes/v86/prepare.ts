@@ -1,12 +1,12 @@
 // Boots the guest once, up to boxplay-init waiting for its spec, and saves the machine
 // there. The build ships such a state for the default memory size; runs restore it.
 
-import { type SavedState, type V86Assets, stateKey } from './assets.js'
-import { MACHINE_PROFILE, V86_VERSION, startMachine } from './machine.js'
+import type { SavedState, V86Assets } from './assets.js'
+import { machineStateKey, startMachine } from './machine.js'
 import { FrameReader, fields } from './protocol.js'
 
 export async function prepareState(assets: V86Assets, memoryBytes: number, timeoutMs = 120_000): Promise<{ key: string; saved: SavedState }> {
-  const key = await stateKey(await assets.kernel(), memoryBytes, MACHINE_PROFILE, V86_VERSION)
+  const key = await machineStateKey(await assets.kernel(), memoryBytes)
   const emulator = await startMachine({ assets, memoryBytes })
   try {
     let console = ''

@@ -7,10 +7,10 @@
 import type { RootFs } from '../../oci/rootfs.js'
 import { RunBase } from '../run-base.js'
 import type { ExitStatus, RunSpec } from '../runtime.js'
-import { type V86Assets, stateKey } from './assets.js'
+import type { V86Assets } from './assets.js'
 import { findCommand } from './command-path.js'
 import { type RootFsStorage, type V86Fs, loadImage, readBack } from './filesystem.js'
-import { type Emulator, MACHINE_PROFILE, StateError, V86_VERSION, enableJit, startMachine } from './machine.js'
+import { type Emulator, StateError, enableJit, machineStateKey, startMachine } from './machine.js'
 import { type GuestFrame, FrameReader, decodeWaitStatus, encodeFrame, encodeSpec, fields, signalNumber } from './protocol.js'
 import { TerminalQueryFilter } from './tty-filter.js'
 import { type Identity, UserError, resolveIdentity } from './user.js'
@@ -177,7 +177,7 @@ export class V86Run extends RunBase {
       return
     }
     const kernel = await assets.kernel()
-    const key = await stateKey(kernel, memoryBytes, MACHINE_PROFILE, V86_VERSION)
+    const key = await machineStateKey(kernel, memoryBytes)
     const saved = this.o.cold ? undefined : await assets.loadState(key).catch(() => undefined)
     this.phase('load')
     if (this.stopping) return

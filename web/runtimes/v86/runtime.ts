@@ -7,8 +7,8 @@ import { buildLazyRootFs } from '../../oci/layer-index.js'
 import { type Platform, formatPlatform } from '../../oci/platform.js'
 import type { RootFs } from '../../oci/rootfs.js'
 import { type Availability, type Run, type RunImage, type RunSpec, type Runtime, resolveProcess } from '../runtime.js'
-import { type V86Assets, stateKey } from './assets.js'
-import { DEFAULT_MEMORY_BYTES, MACHINE_PROFILE, V86_VERSION } from './machine.js'
+import type { V86Assets } from './assets.js'
+import { DEFAULT_MEMORY_BYTES, machineStateKey } from './machine.js'
 import { V86Run } from './run.js'
 
 const MIN_MEMORY = 16 * 2 ** 20
@@ -71,7 +71,7 @@ export class V86Runtime implements Runtime {
     if (spec.options?.cold !== true) {
       assets
         .kernel()
-        .then((kernel) => stateKey(kernel, memoryBytes, MACHINE_PROFILE, V86_VERSION))
+        .then((kernel) => machineStateKey(kernel, memoryBytes))
         .then((key) => assets.loadState(key))
         .catch(() => {})
     }
