@@ -248,6 +248,42 @@ describe('files', () => {
   })
 })
 
+describe('stopping keeps the files', () => {
+  // Python writes, says so, then waits: in a sleep, or blocked on stdin. A stop is honoured at
+  // its next WASI call, so the run ends with what it wrote, as a killed process's files stay.
+  const WRITE_THEN = (wait: string) => `open('/out.txt', 'w').write('kept'); print('written', flush=True); ${wait}`
+
+  it('kill during a sleep: killed (137), and the file it wrote is in its files', async () => {
+    const run = (await runtime.start({ image: await bundledWasiImage('python'), cmd: ['-c', WRITE_THEN('import time; time.sleep(60)')] })) as WasiRun
+    await waitForOutput(run, 'written')
+    run.kill()
+    expect(await run.exit).toMatchObject({ code: 137, reason: 'killed', signal: 'SIGKILL' })
+    const out = run.files()?.get('/out.txt')
+    if (out?.kind !== 'file') throw new Error('/out.txt is missing from the files of the killed run')
+    expect(new TextDecoder().decode(await readFile(out))).toBe('kept')
+  })
+
+  it('kill while blocked on stdin, and a timeout, keep the files too', async () => {
+    const image = await bundledWasiImage('python')
+    const reading = (await runtime.start({ image, cmd: ['-c', WRITE_THEN('input()')], stdin: true })) as WasiRun
+    await waitForOutput(reading, 'written')
+    reading.kill('SIGTERM')
+    expect(await reading.exit).toMatchObject({ code: 143, reason: 'killed', signal: 'SIGTERM' })
+    expect(reading.files()?.lookup('/out.txt')?.kind).toBe('file')
+
+    const dir = mkdtempSync(join(tmpdir(), 'boxplay-wasi-stop-'))
+    try {
+      const script = `open('/data/partial.txt', 'w').write('before the timeout'); import time; time.sleep(60)`
+      const { status } = await runToEnd(runtime, { image, cmd: ['-c', script], mounts: [{ hostPath: dir, guestPath: '/data' }], limits: { timeoutMs: 1500 } })
+      expect(status).toMatchObject({ code: 124, reason: 'timeout' })
+      // --dir: what the program wrote before its timeout reached the host.
+      expect(readFileSync(join(dir, 'partial.txt'), 'utf8')).toBe('before the timeout')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('worker pool', () => {
   it('reuses a warm worker for the next run', async () => {
     const image = await programImage('limits')

@@ -19,6 +19,8 @@ export interface RunRequest {
   preopens: Preopen[]
   /** The stdin ring buffer; absent means stdin is at EOF from the start. */
   stdin?: SharedArrayBuffer
+  /** Where a stop is asked (stop-signal.ts); absent where SharedArrayBuffer is unavailable. */
+  stop?: SharedArrayBuffer
   tty: boolean
   /** The cap in pages the module was rewritten to, for telling a memory failure apart. */
   memoryCapPages?: number
@@ -28,6 +30,8 @@ export type RunOutcome =
   | { kind: 'exit'; code: number }
   | { kind: 'trap'; message: string }
   | { kind: 'error'; message: string }
+  /** Ended at a WASI call because the main thread asked it to stop (kill, Ctrl-C, timeout). */
+  | { kind: 'stopped'; signal: number }
 
 export interface RunResult {
   outcome: RunOutcome

@@ -51,6 +51,11 @@ export class StdinWriter extends Ring {
     this.flush()
   }
 
+  /** Wakes a reader waiting in the worker, so it sees a stop request. */
+  wake(): void {
+    this.bump()
+  }
+
   get closed(): boolean {
     return Atomics.load(this.header, CLOSED) === 1
   }
@@ -84,6 +89,8 @@ export class StdinWriter extends Ring {
 export class StdinReader extends Ring {
   /** Called after a read freed space while the writer has bytes queued. */
   onSpace: () => void = () => {}
+  /** Called each time a wait wakes; throws to abandon the wait (a stop: see stop-signal.ts). */
+  onWake: () => void = () => {}
 
   /** True when a read would not block: bytes are there or EOF was reached. */
   ready(): boolean {
@@ -100,6 +107,7 @@ export class StdinReader extends Ring {
     const deadline = performance.now() + timeoutMs
     for (;;) {
       const seq = Atomics.load(this.header, SEQ)
+      this.onWake()
       if (this.ready()) return true
       const left = deadline - performance.now()
       if (left <= 0) return false
@@ -122,15 +130,4 @@ export class StdinReader extends Ring {
     }
     return out
   }
-}
-
-/** Sleeps the calling worker thread without spinning. */
-export function sleepMs(ms: number): void {
-  if (ms <= 0) return
-  Atomics.wait(sleeper(), 0, 0, ms)
-}
-
-let sleepCell: Int32Array | undefined
-function sleeper(): Int32Array {
-  return (sleepCell ??= new Int32Array(new SharedArrayBuffer(4)))
 }

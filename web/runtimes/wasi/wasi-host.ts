@@ -9,7 +9,7 @@ import { WASI, wasi, type Fd } from '@bjorn3/browser_wasi_shim'
 import type { DirNode, Node } from '../../oci/rootfs.js'
 import { DirFd, FileFd, OutputFd, StdinFd, timesFromFlags } from './fds.js'
 import type { FsView, Stat } from './fs-view.js'
-import { sleepMs } from './stdin-channel.js'
+import type { StopWatcher } from './stop-signal.js'
 
 type Imports = Record<string, (...args: never[]) => unknown>
 
@@ -22,9 +22,16 @@ const textEncoder = new TextEncoder()
 export class WasiHost extends WASI {
   private readonly startedAt = performance.now()
 
-  constructor(args: string[], env: string[], fds: Fd[]) {
+  constructor(
+    args: string[],
+    env: string[],
+    fds: Fd[],
+    private readonly stop: StopWatcher,
+  ) {
     super(args, env, fds, { debug: false })
     Object.assign(this.wasiImport, this.overrides())
+    // Every call first honours a stop request: the run ends with its files (stop-signal.ts).
+    this.wasiImport = stop.guard(this.wasiImport)
   }
 
   private get memory(): WebAssembly.Memory {
@@ -457,7 +464,7 @@ export class WasiHost extends WASI {
       const wait = deadlines.length > 0 ? Math.max(0, Math.min(...deadlines) - now) : Infinity
       if (stdin?.reader) stdin.reader.waitReady(wait)
       else if (wait === Infinity) return wasi.ERRNO_INVAL // nothing could ever wake us: a deadlock, not a wait
-      else sleepMs(wait)
+      else this.stop.sleep(wait)
     }
   }
 }

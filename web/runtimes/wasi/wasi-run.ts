@@ -1,7 +1,8 @@
 // One WASI program run in a pooled worker, seen from the page (or the Node main thread):
 // output streamed from the worker's port, stdin through the shared ring buffer (through
-// the line discipline when a terminal is attached), kill and timeout by terminating the
-// worker, and the run's files rebuilt from the worker's delta after exit.
+// the line discipline when a terminal is attached), kill and timeout asked of the worker
+// first (so the run keeps its files: stop-signal.ts) and by terminating it when it does not
+// answer, and the run's files rebuilt from the worker's delta after exit.
 
 import * as Comlink from 'comlink'
 import { RootFs, type DirNode, type Node } from '../../oci/rootfs.js'
@@ -13,8 +14,11 @@ import { mib, PAGE_BYTES } from './memory-cap.js'
 import type { PooledWorker, WorkerPool } from './pool.js'
 import type { OutputMessage, RunRequest, RunResult } from './protocol.js'
 import { createStdinBuffer, StdinWriter } from './stdin-channel.js'
+import { createStopBuffer, requestStop } from './stop-signal.js'
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 }
+/** How long a program may take to reach its next WASI call after a stop before its worker is ended. */
+const STOP_GRACE_MS = 250
 
 /** Trees given to the run as preopens, to rebuild its files after exit. */
 export interface RunTree {
@@ -45,6 +49,9 @@ export class WasiRun extends RunBase {
   private filesAfterExit: RootFs[] | undefined
   private size: { cols: number; rows: number } | undefined
   private unsubscribeFailure: () => void = () => {}
+  private readonly stopBuffer = createStopBuffer()
+  private stopping: { reason: 'killed' | 'timeout'; signal: string } | undefined
+  private graceTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(private readonly opts: WasiRunOptions) {
     super('wasi')
@@ -72,7 +79,7 @@ export class WasiRun extends RunBase {
       this.timer = setTimeout(() => this.stop('timeout'), opts.timeoutMs)
     }
     this.unsubscribeFailure = opts.worker.onFailure((message) => this.failed(new Error(message)))
-    const request: RunRequest = sab ? { ...opts.request, stdin: sab } : opts.request
+    const request: RunRequest = { ...opts.request, ...(sab ? { stdin: sab } : {}), ...(this.stopBuffer ? { stop: this.stopBuffer } : {}) }
     opts.worker.api.run(request, Comlink.transfer(channel.port2, [channel.port2])).then(
       (result) => void this.ended(result),
       (error: unknown) => this.failed(error),
@@ -110,18 +117,30 @@ export class WasiRun extends RunBase {
     this.stop('killed', signal)
   }
 
+  /** Asks the program to stop at its next WASI call; a second stop, or no answer, ends the worker. */
   private stop(reason: 'killed' | 'timeout', signal = 'SIGKILL'): void {
     if (this.done) return
-    // A program inside WebAssembly cannot be interrupted: ending the worker ends it at once.
+    if (this.stopping || !this.stopBuffer) return this.terminate(reason, signal)
+    this.stopping = { reason, signal }
+    requestStop(this.stopBuffer, SIGNALS[signal] ?? 9)
+    this.stdinWriter?.wake()
+    this.graceTimer = setTimeout(() => this.terminate(reason, signal), STOP_GRACE_MS)
+  }
+
+  /** A program inside WebAssembly cannot be interrupted: ending the worker ends it at once, files and all. */
+  private terminate(reason: 'killed' | 'timeout', signal: string): void {
+    if (this.done) return
     this.opts.worker.terminate()
     this.cleanup()
-    const signo = SIGNALS[signal] ?? 9
-    const status: ExitStatus =
-      reason === 'timeout'
-        ? { code: 124, reason: 'timeout', signal: 'SIGKILL', message: `the run took longer than its timeout of ${this.opts.timeoutMs} ms and was stopped` }
-        : { code: 128 + signo, reason: 'killed', signal, message: `the run was stopped by ${signal}` }
     this.phase('run')
-    this.finish(status)
+    this.finish(this.stoppedStatus(reason, signal))
+  }
+
+  private stoppedStatus(reason: 'killed' | 'timeout', signal: string): ExitStatus {
+    if (reason === 'timeout') {
+      return { code: 124, reason: 'timeout', signal: 'SIGKILL', message: `the run took longer than its timeout of ${this.opts.timeoutMs} ms and was stopped` }
+    }
+    return { code: 128 + (SIGNALS[signal] ?? 9), reason: 'killed', signal, message: `the run was stopped by ${signal}` }
   }
 
   private onWorkerMessage(m: OutputMessage): void {
@@ -167,6 +186,7 @@ export class WasiRun extends RunBase {
       }
       return { code: o.code, reason: 'exited' }
     }
+    if (o.kind === 'stopped') return this.stoppedStatus(this.stopping?.reason ?? 'killed', this.stopping?.signal ?? 'SIGKILL')
     if (o.kind === 'trap') {
       if (nearCap) return { code: 137, reason: 'memory', message: `the program ran out of memory at its ${mib(cap!)} cap (${o.message})` }
       return { code: 134, reason: 'trap', message: `the WebAssembly program crashed (trap): ${o.message}` }
@@ -185,7 +205,8 @@ export class WasiRun extends RunBase {
   private cleanup(): void {
     this.unsubscribeFailure()
     if (this.timer !== undefined) clearTimeout(this.timer)
-    this.timer = undefined
+    if (this.graceTimer !== undefined) clearTimeout(this.graceTimer)
+    this.timer = this.graceTimer = undefined
     this.port.onmessage = null
     this.port.close()
   }

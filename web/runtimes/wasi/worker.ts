@@ -12,6 +12,7 @@ import { FsView } from './fs-view.js'
 import { PAGE_BYTES } from './memory-cap.js'
 import { READY_MESSAGE, type OutputMessage, type RunRequest, type RunResult, type WorkerApi } from './protocol.js'
 import { StdinReader } from './stdin-channel.js'
+import { RunStopped, StopWatcher } from './stop-signal.js'
 import { WasiHost } from './wasi-host.js'
 
 const trees = new Map<string, DirNode>()
@@ -23,8 +24,12 @@ function run(request: RunRequest, port: MessagePort): RunResult {
     if (tree === undefined) throw new Error(`the worker was not sent the tree ${p.fsKey}`)
     return { preopen: p, view: new FsView(tree) }
   })
+  const stop = new StopWatcher(request.stop)
   const reader = request.stdin ? new StdinReader(request.stdin) : undefined
-  if (reader) reader.onSpace = () => post({ type: 'stdin-space' })
+  if (reader) {
+    reader.onSpace = () => post({ type: 'stdin-space' })
+    reader.onWake = () => stop.check()
+  }
   const out = (fd: 1 | 2) => (data: Uint8Array) => {
     // The shim hands us a fresh copy of each write, so its buffer can be transferred.
     post({ type: 'out', fd, data }, [data.buffer as ArrayBuffer])
@@ -35,7 +40,7 @@ function run(request: RunRequest, port: MessagePort): RunResult {
     new OutputFd(out(2), request.tty),
     ...views.map(({ view, preopen }) => new DirFd(view, view.base, [], view.root, preopen.guestPath)),
   ]
-  const host = new WasiHost(request.args, request.env, fds)
+  const host = new WasiHost(request.args, request.env, fds, stop)
   const t0 = performance.now()
   let instance: WebAssembly.Instance | undefined
   let outcome: RunResult['outcome']
@@ -50,6 +55,7 @@ function run(request: RunRequest, port: MessagePort): RunResult {
     outcome = { kind: 'exit', code: host.start({ exports: exports as { memory: WebAssembly.Memory; _start: () => unknown } }) }
   } catch (e) {
     if (e instanceof WASIProcExit) outcome = { kind: 'exit', code: e.code }
+    else if (e instanceof RunStopped) outcome = { kind: 'stopped', signal: e.signal }
     else if (e instanceof WebAssembly.RuntimeError) outcome = { kind: 'trap', message: e.message }
     else if (e instanceof RangeError && /memory|allocation/i.test(e.message)) outcome = { kind: 'trap', message: e.message }
     else outcome = { kind: 'error', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }
