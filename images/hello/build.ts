@@ -13,7 +13,7 @@ const ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 export const hello: ImageBuild = {
   name: 'hello',
-  inputs: ['images/hello/hello.c', 'images/hello/build.ts', 'images/toolchain.ts'],
+  inputs: ['images/hello/hello.c', 'images/hello/build.ts', 'images/toolchain.ts', 'images/wasi-cwd'],
   packages: [...I386_PACKAGES, ...WASI_PACKAGES],
   async build(ctx) {
     const out = join(ctx.cacheDir, 'artifacts')
@@ -23,8 +23,14 @@ export const hello: ImageBuild = {
     // -s strips symbols: smaller layers, and nothing from the build path in the binary.
     link('gcc', ['-m32', '-static', '-O2', '-s', ...warn, source, '-o', join(out, 'hello')], out)
     const sysroot = wasiSysroot(ctx.cacheDir)
-    await compileAll('clang', [{ source, object: join(out, 'hello.o'), flags: ['--target=wasm32-wasi', `--sysroot=${sysroot}`, '-O2', ...warn] }], out)
-    link('clang', ['--target=wasm32-wasi', `--sysroot=${sysroot}`, '-Wl,--strip-all', join(out, 'hello.o'), '-o', join(out, 'hello.wasm')], out)
+    const wasmFlags = ['--target=wasm32-wasi', `--sysroot=${sysroot}`, '-O2', ...warn]
+    const startInPwd = join(ctx.root, 'images', 'wasi-cwd', 'start-in-pwd.c')
+    const wasmJobs = [
+      { source, object: join(out, 'hello.o'), flags: wasmFlags },
+      { source: startInPwd, object: join(out, 'start-in-pwd.o'), flags: wasmFlags },
+    ]
+    await compileAll('clang', wasmJobs, out)
+    link('clang', ['--target=wasm32-wasi', `--sysroot=${sysroot}`, '-Wl,--strip-all', ...wasmJobs.map((j) => j.object), '-o', join(out, 'hello.wasm')], out)
   },
   async recipe(cacheDir) {
     const out = join(cacheDir, 'artifacts')

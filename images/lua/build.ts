@@ -40,7 +40,7 @@ function objects(sources: string[], outDir: string, flags: string[]): CompileJob
 
 export const lua: ImageBuild = {
   name: 'lua',
-  inputs: ['images/lua', 'images/wasi-sjlj', 'images/apt-local.ts', 'images/toolchain.ts'],
+  inputs: ['images/lua', 'images/wasi-sjlj', 'images/wasi-cwd', 'images/apt-local.ts', 'images/toolchain.ts'],
   packages: [...I386_PACKAGES, ...WASI_PACKAGES, 'apt', 'dpkg-dev'],
   async build(ctx) {
     const srcDir = aptSource(aptRoot(join(ctx.cacheDir, 'apt-src'), 'deb-src'), 'lua5.4', join(ctx.cacheDir, 'source'))
@@ -83,6 +83,7 @@ export const lua: ImageBuild = {
       ...objects(sources, wasm, wasmFlags),
       { source: join(here, 'lua', 'wasi-compat.c'), object: join(wasm, 'boxplay-wasi-compat.o'), flags: wasmFlags },
       { source: join(here, 'wasi-sjlj', 'sjlj-runtime.c'), object: join(wasm, 'boxplay-sjlj-runtime.o'), flags: wasmFlags },
+      { source: join(here, 'wasi-cwd', 'start-in-pwd.c'), object: join(wasm, 'boxplay-start-in-pwd.o'), flags: wasmFlags },
     ]
     await compileAll('clang', wasmJobs, wasm)
     link(

@@ -37,7 +37,7 @@ function amalgamation(srcDir: string, buildDir: string): void {
 
 export const sqlite: ImageBuild = {
   name: 'sqlite',
-  inputs: ['images/sqlite', 'images/apt-local.ts', 'images/toolchain.ts'],
+  inputs: ['images/sqlite', 'images/wasi-cwd', 'images/apt-local.ts', 'images/toolchain.ts'],
   packages: [...I386_PACKAGES, ...WASI_PACKAGES, 'apt', 'dpkg-dev', 'make', 'tcl'],
   async build(ctx) {
     const srcDir = aptSource(aptRoot(join(ctx.cacheDir, 'apt-src'), 'deb-src'), 'sqlite3', join(ctx.cacheDir, 'source'))
@@ -72,9 +72,14 @@ export const sqlite: ImageBuild = {
       join(here, 'wasi-compat.h'),
       `-I${amalg}`,
     ]
-    const wasmJobs = sources.map((source) => ({ compiler: 'clang', source, object: join(artifacts, source.replace(/^.*\//, '').replace(/\.c$/, '.wasm.o')), flags: wasmFlags }))
+    const wasmJobs = [...sources, join(ctx.root, 'images', 'wasi-cwd', 'start-in-pwd.c')].map((source) => ({
+      compiler: 'clang',
+      source,
+      object: join(artifacts, source.replace(/^.*\//, '').replace(/\.c$/, '.wasm.o')),
+      flags: wasmFlags,
+    }))
     // The two sqlite3.c compiles dominate: one queue runs them side by side.
-    await compileAll('gcc', [i386Jobs[0]!, wasmJobs[0]!, i386Jobs[1]!, wasmJobs[1]!], artifacts)
+    await compileAll('gcc', [i386Jobs[0]!, wasmJobs[0]!, i386Jobs[1]!, wasmJobs[1]!, wasmJobs[2]!], artifacts)
     link('gcc', ['-m32', '-static', '-s', ...i386Jobs.map((j) => j.object), '-lm', '-o', join(artifacts, 'sqlite3')], artifacts)
     link(
       'clang',

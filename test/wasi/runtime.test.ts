@@ -48,6 +48,22 @@ describe('bundled images', () => {
     expect(exit.status).toEqual({ code: 7, reason: 'exited' })
   })
 
+  it('the working directory (-w) reaches the bundled programs as PWD, and they start there', async () => {
+    const hello = await runToEnd(runtime, { image: await bundledWasiImage('hello'), cmd: ['--facts'], cwd: '/tmp' })
+    expect(hello.stdout).toContain('cwd: /tmp\n')
+    expect((await runToEnd(runtime, { image: await bundledWasiImage('hello'), cmd: ['--facts'] })).stdout).toContain('cwd: /\n')
+    const dir = mkdtempSync(join(tmpdir(), 'boxplay-wasi-cwd-'))
+    try {
+      writeFileSync(join(dir, 'rel.lua'), 'print(io.open("data.txt"):read("a"))')
+      writeFileSync(join(dir, 'data.txt'), 'read by a relative name')
+      const lua = await runToEnd(runtime, { image: await bundledWasiImage('lua'), cmd: ['rel.lua'], cwd: '/work', mounts: [{ hostPath: dir, guestPath: '/work' }] })
+      expect(lua.stderr).toBe('')
+      expect(lua.stdout).toBe('read by a relative name\n')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("python: reads a program from stdin until EOF (echo 'print(6*7)' | python)", async () => {
     const image = await bundledWasiImage('python')
     const run = await runtime.start({ image, stdin: true })
