@@ -48,10 +48,12 @@ describe('bundled images', () => {
     expect(exit.status).toEqual({ code: 7, reason: 'exited' })
   })
 
-  it('the working directory (-w) reaches the bundled programs as PWD, and they start there', async () => {
+  it('the working directory (-w) reaches the bundled programs as PWD, and they start there (python too)', async () => {
     const hello = await runToEnd(runtime, { image: await bundledWasiImage('hello'), cmd: ['--facts'], cwd: '/tmp' })
     expect(hello.stdout).toContain('cwd: /tmp\n')
     expect((await runToEnd(runtime, { image: await bundledWasiImage('hello'), cmd: ['--facts'] })).stdout).toContain('cwd: /\n')
+    const python = await runToEnd(runtime, { image: await bundledWasiImage('python'), cmd: ['-c', 'import os; print(os.getcwd())'], cwd: '/tmp' })
+    expect(python.stdout).toBe('/tmp\n')
     const dir = mkdtempSync(join(tmpdir(), 'boxplay-wasi-cwd-'))
     try {
       writeFileSync(join(dir, 'rel.lua'), 'print(io.open("data.txt"):read("a"))')
