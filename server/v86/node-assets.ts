@@ -9,7 +9,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { setFlagsFromString } from 'node:v8'
 import { gunzipSync, gzipSync } from 'node:zlib'
-import { onceRetrying, type SavedState, type V86Assets } from '../../web/runtimes/v86/assets.js'
+import { StateMemo, onceRetrying, type SavedState, type V86Assets } from '../../web/runtimes/v86/assets.js'
 import { defaultHome, packageRoot } from '../store/paths.js'
 
 export interface NodeV86AssetsOptions {
@@ -47,7 +47,7 @@ export function v86BuildDir(): string {
 export function nodeV86Assets(options: NodeV86AssetsOptions = {}): V86Assets {
   const guest = options.guestDir ?? guestDir()
   const cache = options.cacheDir ?? join(defaultHome(), 'cache', 'v86')
-  const loadedStates = new Map<string, Promise<SavedState | undefined>>()
+  const states = new StateMemo(loadState)
   const once = onceRetrying
   const need = async (path: string, what: string): Promise<ArrayBuffer> => {
     try {
@@ -60,18 +60,9 @@ export function nodeV86Assets(options: NodeV86AssetsOptions = {}): V86Assets {
     wasm: once(async () => WebAssembly.compile(await readFile(join(v86BuildDir(), 'v86.wasm')))),
     bios: once(() => need(existsSync(join(guest, 'bios.bin')) ? join(guest, 'bios.bin') : SYSTEM_BIOS, 'the SeaBIOS image')),
     kernel: once(() => need(join(guest, 'bzImage'), 'the guest kernel')),
-    loadState: (key) => {
-      // Held in memory too: a server or a test run restores the same ~17 MB many times.
-      let p = loadedStates.get(key)
-      if (!p) {
-        p = loadState(key)
-        loadedStates.set(key, p)
-        void p.then((s) => s || loadedStates.delete(key), () => loadedStates.delete(key))
-      }
-      return p
-    },
+    loadState: (key) => states.get(key),
     async saveState(key, saved) {
-      loadedStates.set(key, Promise.resolve(saved))
+      states.remember(key, saved)
       await tracked(writeState(cache, key, saved, 'raw'))
       options.log?.(`kept the v86 state ${key} in ${cache}`)
     },

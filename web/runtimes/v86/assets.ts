@@ -47,3 +47,29 @@ export function onceRetrying<T>(load: () => Promise<T>): () => Promise<T> {
     return p
   }
 }
+
+/**
+ * Saved states held in memory by key, loaded once: the runtime asks early (while the image
+ * tree loads) and again at boot, and a server, a page or a test run restores the same ~10 MB
+ * many times. A load that finds nothing, or fails, is forgotten so the next one tries again.
+ */
+export class StateMemo {
+  private readonly states = new Map<string, Promise<SavedState | undefined>>()
+
+  constructor(private readonly load: (key: string) => Promise<SavedState | undefined>) {}
+
+  get(key: string): Promise<SavedState | undefined> {
+    let p = this.states.get(key)
+    if (!p) {
+      p = this.load(key)
+      this.states.set(key, p)
+      void p.then((s) => s || this.states.delete(key), () => this.states.delete(key))
+    }
+    return p
+  }
+
+  /** A state just made: later gets have it without loading. */
+  remember(key: string, saved: SavedState): void {
+    this.states.set(key, Promise.resolve(saved))
+  }
+}

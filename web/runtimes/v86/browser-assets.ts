@@ -2,7 +2,7 @@
 // (dist/guest as the static site serves it), v86's wasm by URL, and states that runs save
 // kept in IndexedDB so the next visit restores instead of booting.
 
-import { onceRetrying, type SavedState, type V86Assets } from './assets.js'
+import { StateMemo, onceRetrying, type SavedState, type V86Assets } from './assets.js'
 import { V86Runtime } from './runtime.js'
 
 export interface BrowserV86AssetsOptions {
@@ -31,7 +31,7 @@ export function browserV86Assets(options: BrowserV86AssetsOptions = {}): V86Asse
     return res.arrayBuffer()
   }
   const db = once(() => (dbName ? openDb(dbName) : Promise.resolve(undefined)))
-  const loadedStates = new Map<string, Promise<SavedState | undefined>>()
+  const states = new StateMemo(loadState)
   return {
     wasm: once(async () => {
       const res = await fetch(wasmUrl)
@@ -43,19 +43,9 @@ export function browserV86Assets(options: BrowserV86AssetsOptions = {}): V86Asse
     }),
     bios: once(() => fetchBytes(new URL('bios.bin', base), 'the SeaBIOS image')),
     kernel: once(() => fetchBytes(new URL('bzImage', base), 'the guest kernel')),
-    loadState(key) {
-      // One load per key: the runtime asks early (while the image loads) and again at boot,
-      // and a page restores the same ~10 MB for every run.
-      let p = loadedStates.get(key)
-      if (!p) {
-        p = loadState(key)
-        loadedStates.set(key, p)
-        void p.then((s) => s || loadedStates.delete(key), () => loadedStates.delete(key))
-      }
-      return p
-    },
+    loadState: (key) => states.get(key),
     async saveState(key, saved) {
-      loadedStates.set(key, Promise.resolve(saved))
+      states.remember(key, saved)
       const d = await db()
       if (d) await put(d, key, saved)
     },
