@@ -54,6 +54,11 @@ describe('bundled images', () => {
     expect((await runToEnd(runtime, { image: await bundledWasiImage('hello'), cmd: ['--facts'] })).stdout).toContain('cwd: /\n')
     const python = await runToEnd(runtime, { image: await bundledWasiImage('python'), cmd: ['-c', 'import os; print(os.getcwd())'], cwd: '/tmp' })
     expect(python.stdout).toBe('/tmp\n')
+    // A working directory the image lacks is made for the run, as Docker does; the image stays as it was.
+    const made = await runToEnd(runtime, { image: await bundledWasiImage('hello'), cmd: ['--facts'], cwd: '/made/for/this/run' })
+    expect(made.stdout).toContain('cwd: /made/for/this/run\n')
+    const after = await runToEnd(runtime, { image: await bundledWasiImage('hello'), cmd: ['--read', '/made'] })
+    expect(after.status.code).toBe(1)
     const dir = mkdtempSync(join(tmpdir(), 'boxplay-wasi-cwd-'))
     try {
       writeFileSync(join(dir, 'rel.lua'), 'print(io.open("data.txt"):read("a"))')

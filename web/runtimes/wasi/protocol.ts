@@ -22,6 +22,8 @@ export interface RunRequest {
   /** Where a stop is asked (stop-signal.ts); absent where SharedArrayBuffer is unavailable. */
   stop?: SharedArrayBuffer
   tty: boolean
+  /** Created in the root view when the image lacks it, as Docker creates a missing WORKDIR. */
+  workingDir?: string
   /** The cap in pages the module was rewritten to, for telling a memory failure apart. */
   memoryCapPages?: number
 }

@@ -108,7 +108,15 @@ export class WasiRuntime implements Runtime {
     const run = new WasiRun({
       pool: this.pool,
       worker,
-      request: { module, args: proc.argv, env, preopens, tty: spec.tty !== undefined, ...(capPages === undefined ? {} : { memoryCapPages: capPages }) },
+      request: {
+        module,
+        args: proc.argv,
+        env,
+        preopens,
+        tty: spec.tty !== undefined,
+        ...(underMount(proc.cwd, preopens) ? {} : { workingDir: proc.cwd }),
+        ...(capPages === undefined ? {} : { memoryCapPages: capPages }),
+      },
       trees,
       stdin: spec.stdin === true,
       ...(spec.tty ? { tty: spec.tty } : {}),
@@ -195,3 +203,8 @@ function failedRun(code: number, message: string, reason: 'error' | 'memory' = '
 }
 
 export type { DirNode }
+
+/** True when `cwd` lies in a mapped host directory, which the run must not add to. */
+function underMount(cwd: string, preopens: readonly { guestPath: string }[]): boolean {
+  return preopens.some((p) => p.guestPath !== '/' && (cwd === p.guestPath || cwd.startsWith(`${p.guestPath.replace(/\/+$/, '')}/`)))
+}

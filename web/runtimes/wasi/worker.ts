@@ -24,6 +24,8 @@ function run(request: RunRequest, port: MessagePort): RunResult {
     if (tree === undefined) throw new Error(`the worker was not sent the tree ${p.fsKey}`)
     return { preopen: p, view: new FsView(tree) }
   })
+  const root = views.find(({ preopen }) => preopen.guestPath === '/')?.view
+  if (root && request.workingDir) makeWorkingDir(root, request.workingDir)
   const stop = new StopWatcher(request.stop)
   const reader = request.stdin ? new StdinReader(request.stdin) : undefined
   if (reader) {
@@ -68,6 +70,26 @@ function run(request: RunRequest, port: MessagePort): RunResult {
     changes: views.map(({ view }) => view.delta()),
     instantiateMs,
     runMs,
+  }
+}
+
+/** Creates the missing directories of `path` in the run's view (the image is untouched). */
+function makeWorkingDir(view: FsView, path: string): void {
+  const parts: string[] = []
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue
+    if (part === '..') parts.pop()
+    else parts.push(part)
+  }
+  for (let i = 1; i <= parts.length; i++) {
+    const found = view.resolve(view.base, [], parts.slice(0, i), true)
+    if (typeof found !== 'number') {
+      if (found.node.kind !== 'dir') return // a file in the way: the program starts in "/"
+      continue
+    }
+    const at = view.parent(view.base, [], parts.slice(0, i).join('/'))
+    if (typeof at === 'number') return
+    view.link(at.dir, at.name, view.newDir())
   }
 }
 
