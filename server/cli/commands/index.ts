@@ -9,6 +9,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'inspect', summary: 'show an image: index, manifests, config, layers, platforms', load: async () => (await import('./inspect.js')).command },
   { name: 'pull', summary: 'fetch an image from a registry into the store', load: async () => (await import('./pull.js')).command },
   { name: 'load', summary: 'add images from a docker save tarball, an OCI archive or an OCI layout', load: async () => (await import('./load.js')).command },
+  { name: 'save', summary: 'write images to a docker save tarball or an OCI archive', load: async () => (await import('./save.js')).command },
   { name: 'tag', summary: 'give a stored image another name', load: async () => (await import('./tag.js')).command },
   { name: 'history', summary: 'show how an image was made: one row per step, newest first', load: async () => (await import('./history.js')).command },
   { name: 'push', summary: 'upload a stored image to a registry', load: async () => (await import('./push.js')).command },
