@@ -9,8 +9,8 @@
 
 import { type Descriptor, isIndexMediaType, parseIndex, parseManifest, sniffManifestMediaType } from '../../web/oci/manifest.js'
 import { type ImageReference, familiarName, parseReference } from '../../web/oci/reference.js'
-import { type Credentials, RegistryClient } from '../../web/oci/registry.js'
-import { RegistryPusher } from '../../web/oci/registry-push.js'
+import { type Credentials, RegistryClient, RegistryError } from '../../web/oci/registry.js'
+import { type MountOutcome, RegistryPusher } from '../../web/oci/registry-push.js'
 import { blobStream } from '../store/blobs.js'
 import type { Store } from '../store/store.js'
 import { humanBytes } from './describe.js'
@@ -143,7 +143,14 @@ export async function push(store: Store, source: string, dest: string | undefine
     progress.start(d.digest, label, d.size)
     let session: string | undefined
     for (const from of mountFrom.get(d.digest) ?? []) {
-      const outcome = await pusher.mountBlob(d.digest, from)
+      let outcome: MountOutcome
+      try {
+        outcome = await pusher.mountBlob(d.digest, from)
+      } catch (e) {
+        // No pull access to the source repository: an ordinary upload still works, as Docker falls back.
+        if (e instanceof RegistryError && (e.code === 'UNAUTHORIZED' || e.code === 'DENIED')) continue
+        throw e
+      }
       if (outcome.mounted) {
         progress.done(d.digest, `Mounted from ${from}`)
         result.blobsMounted++

@@ -110,6 +110,17 @@ describe('push', () => {
     expect(fresh.hasBlob(images[0]!.layers[1]!.digest)).toBe(true)
   })
 
+  it('uploads through the session a declined mount opens', async () => {
+    // the store believes `ghost` (never pushed) holds the blobs: the registry answers 202
+    const store = await storeWith(`${registry.host}/ghost:1`)
+    await tagImage(store, 'app:1', `${registry.host}/real:1`)
+    const res = await push(store, `${registry.host}/real:1`, undefined)
+    expect(res).toMatchObject({ digest: indexDigest, blobsPushed: allBlobs(), blobsMounted: 0 })
+    const fresh = await freshStore()
+    expect((await pull(fresh, `${registry.host}/real:1`)).digest).toBe(indexDigest)
+    expect(fresh.hasBlob(images[0]!.layers[1]!.digest)).toBe(true)
+  })
+
   it('refuses, before sending anything, an image whose missing layers nobody can lend; exit 125', async () => {
     const other = await startRegistry()
     try {
