@@ -53,10 +53,15 @@ export class SaveError extends Error {
   }
 }
 
+interface StoredBlob {
+  digest: string
+  size: number
+}
+
 interface Planned {
   entry: ImageEntry
   /** Blobs of this image present in the store (an index's platforms pulled without layers have none). */
-  blobs: Descriptor[]
+  blobs: StoredBlob[]
   /** docker-archive only: the one platform manifest.json describes. */
   image?: ResolvedImage
 }
@@ -72,11 +77,11 @@ async function plan(store: Store, queries: readonly string[], opts: SaveOptions)
     if (seen.has(key)) continue
     seen.add(key)
     const reached = await store.reach(entry.descriptor)
-    const descriptors = new Map<string, Descriptor>()
+    const blobs: StoredBlob[] = []
     for (const digest of reached.digests) {
-      if (store.hasBlob(digest)) descriptors.set(digest, { mediaType: '', digest, size: (await fsp.stat(store.blobPath(digest))).size })
+      if (store.hasBlob(digest)) blobs.push({ digest, size: (await fsp.stat(store.blobPath(digest))).size })
     }
-    const p: Planned = { entry, blobs: [...descriptors.values()] }
+    const p: Planned = { entry, blobs }
     if (opts.format !== 'oci-archive') p.image = await dockerPlatform(store, entry, opts.platform)
     planned.push(p)
   }
@@ -108,7 +113,7 @@ async function dockerPlatform(store: Store, entry: ImageEntry, want: Platform | 
 /** The whole archive, written through `sink`. */
 async function writeArchive(store: Store, planned: Planned[], format: SaveFormat, sink: TarSink): Promise<SaveResult> {
   const tar = new TarWriter(sink)
-  const blobs = new Map<string, Descriptor>()
+  const blobs = new Map<string, StoredBlob>()
   for (const p of planned) for (const b of p.blobs) blobs.set(b.digest, b)
   const sorted = [...blobs.values()].sort((a, b) => (a.digest < b.digest ? -1 : 1))
   const json = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
