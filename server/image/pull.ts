@@ -52,7 +52,7 @@ export class PullError extends Error {
   }
 }
 
-function isLoopback(registry: string): boolean {
+export function isLoopback(registry: string): boolean {
   const host = registry.replace(/:\d+$/, '')
   return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
@@ -75,7 +75,7 @@ export function choosePlatforms(index: ImageIndex, want: PullOptions['platform']
   return chosen
 }
 
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0
   let failed: unknown
   const worker = async (): Promise<void> => {

@@ -54,8 +54,11 @@ export function bcryptHash(password: string): string {
   return hash
 }
 
-/** Starts `docker-registry serve` on a free 127.0.0.1 port with its storage in a temp dir. */
-export async function startRegistry(auth?: RegistryAuth): Promise<LocalRegistry> {
+/**
+ * Starts `docker-registry serve` on a free 127.0.0.1 port with its storage in a temp dir.
+ * `relativeUrls`: upload Locations relative to the registry (distribution's http.relativeurls).
+ */
+export async function startRegistry(auth?: RegistryAuth, opts: { relativeUrls?: boolean } = {}): Promise<LocalRegistry> {
   const dir = await tempDir('boxplay-registry-')
   const port = await freePort()
   const lines = [
@@ -71,6 +74,7 @@ export async function startRegistry(auth?: RegistryAuth): Promise<LocalRegistry>
     '    enabled: true',
     'http:',
     `  addr: 127.0.0.1:${port}`,
+    ...(opts.relativeUrls ? ['  relativeurls: true'] : []),
   ]
   if (auth?.kind === 'htpasswd') {
     await writeFile(join(dir, 'htpasswd'), `${auth.username}:${bcryptHash(auth.password)}\n`)

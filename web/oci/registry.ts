@@ -1,6 +1,7 @@
 // An OCI distribution (registry v2) client over fetch: pulls manifests and blobs, speaks
 // Bearer-token and Basic auth, retries what is worth retrying, and says clearly what went
-// wrong otherwise. Isomorphic: no Node APIs. Push is not needed by boxplay.
+// wrong otherwise. Isomorphic: no Node APIs. Uploads (push) live in registry-push.ts and go
+// through `request()` here, so both directions share one auth, token cache and retry loop.
 
 import { DigestMismatch, digestOf, isDigest, parseDigest, verifyDigest } from './digest.js'
 import type { ContentSource } from './image.js'
@@ -134,9 +135,21 @@ async function readCapped(res: Response, max: number, what: string, idleMs: numb
   return concatBytes(parts, total)
 }
 
+/** What one request may carry (`request()`); the body is sent again as is on a retry. */
+export interface RegistryRequest {
+  headers?: Record<string, string>
+  body?: Uint8Array
+  /**
+   * Token scope(s) the request needs, space-separated (`repository:NAME:pull,push`);
+   * undefined: the API root. Tokens are cached by this string.
+   */
+  scope?: string
+}
+
 export class RegistryClient {
   readonly registry: string
-  private readonly base: string
+  /** `http(s)://HOST/v2/`: the base that repository paths and relative Locations resolve against. */
+  readonly base: string
   private readonly opts: RegistryClientOptions
   private readonly fetchFn: typeof globalThis.fetch
   /** Bearer tokens by scope, with their expiry (ms since the epoch). */
@@ -153,13 +166,13 @@ export class RegistryClient {
 
   /** Checks the registry answers the v2 API (authentication errors count as alive). */
   async ping(): Promise<void> {
-    const res = await this.send('GET', this.base, {}, undefined, 'the registry API')
+    const res = await this.request('GET', this.base, {}, 'the registry API')
     await res.body?.cancel()
   }
 
   async getManifest(repo: string, refOrDigest: string): Promise<{ mediaType: string; bytes: Uint8Array; digest: string }> {
     const what = `manifest ${this.registry}/${repo}${isDigest(refOrDigest) ? '@' : ':'}${refOrDigest}`
-    const res = await this.send('GET', `${this.base}${repo}/manifests/${refOrDigest}`, { accept: MANIFEST_ACCEPT.join(', ') }, repo, what)
+    const res = await this.request('GET', `${this.base}${repo}/manifests/${refOrDigest}`, { headers: { accept: MANIFEST_ACCEPT.join(', ') }, scope: pullScope(repo) }, what)
     const bytes = await readCapped(res, MAX_MANIFEST_BYTES, what, this.idleMs())
     const digest = await digestOf(bytes)
     if (isDigest(refOrDigest) && digest !== refOrDigest) {
@@ -174,10 +187,10 @@ export class RegistryClient {
   }
 
   /** Size of a blob, or undefined when the registry does not have it. */
-  async headBlob(repo: string, digest: string): Promise<{ size: number } | undefined> {
+  async headBlob(repo: string, digest: string, scope: string = pullScope(repo)): Promise<{ size: number } | undefined> {
     parseDigest(digest)
     try {
-      const res = await this.send('HEAD', `${this.base}${repo}/blobs/${digest}`, {}, repo, `blob ${digest}`)
+      const res = await this.request('HEAD', `${this.base}${repo}/blobs/${digest}`, { scope }, `blob ${digest}`)
       await res.body?.cancel()
       return { size: Number(res.headers.get('content-length') ?? 0) }
     } catch (e) {
@@ -194,7 +207,7 @@ export class RegistryClient {
   async getBlob(repo: string, digest: string, expectedSize?: number): Promise<{ size: number | undefined; stream: AsyncIterable<Uint8Array> }> {
     parseDigest(digest)
     const what = `blob ${digest} of ${this.registry}/${repo}`
-    const res = await this.send('GET', `${this.base}${repo}/blobs/${digest}`, {}, repo, what)
+    const res = await this.request('GET', `${this.base}${repo}/blobs/${digest}`, { scope: pullScope(repo) }, what)
     const header = res.headers.get('content-length')
     const size = header !== null ? Number(header) : expectedSize
     if (expectedSize !== undefined && header !== null && Number(header) !== expectedSize) {
@@ -280,28 +293,27 @@ export class RegistryClient {
     return await this.opts.credentials?.(this.registry)
   }
 
-  private authHeader(repo: string | undefined): string | undefined {
-    const token = this.tokens.get(this.scope(repo))
+  private authHeader(scope: string): string | undefined {
+    const token = this.tokens.get(scope)
     if (token && token.expires > Date.now()) return `Bearer ${token.token}`
     return this.basic
   }
 
-  private scope(repo: string | undefined): string {
-    return repo === undefined ? '' : `repository:${repo}:pull`
-  }
-
-  /** One request with auth, retries and status mapping; resolves with a 2xx response. */
-  private async send(method: string, url: string, headers: { accept?: string }, repo: string | undefined, what: string): Promise<Response> {
+  /**
+   * One request with auth, retries and status mapping; resolves with a 2xx response. The
+   * building block of every call here and of the uploads in registry-push.ts.
+   */
+  async request(method: string, url: string, req: RegistryRequest, what: string): Promise<Response> {
     let authenticated = false
     let hadCredentials = false
+    const scope = req.scope ?? ''
     for (let attempt = 1; ; attempt++) {
-      const h: Record<string, string> = {}
-      if (headers.accept) h.accept = headers.accept
-      const auth = this.authHeader(repo)
+      const h: Record<string, string> = { ...(req.headers ?? {}) }
+      const auth = this.authHeader(scope)
       if (auth) h.authorization = auth
       let res: Response
       try {
-        res = await this.fetchWithTimeout(url, { method, headers: h, redirect: 'follow' })
+        res = await this.fetchWithTimeout(url, { method, headers: h, redirect: 'follow', ...(req.body ? { body: req.body as Uint8Array<ArrayBuffer> } : {}) })
       } catch (e) {
         if (attempt < this.attempts()) {
           await sleep(this.backoff(attempt))
@@ -314,10 +326,11 @@ export class RegistryClient {
         )
       }
       if (res.ok) return res
-      await res.body?.cancel().catch(() => {})
+      const detail = res.status === 401 ? '' : await errorDetail(res)
+      if (res.status === 401) await res.body?.cancel().catch(() => {})
       if (res.status === 401 && !authenticated) {
         authenticated = true
-        hadCredentials = await this.authenticate(res.headers.get('www-authenticate'), repo, what)
+        hadCredentials = await this.authenticate(res.headers.get('www-authenticate'), scope, what)
         attempt-- // an auth round is not a retry
         continue
       }
@@ -326,7 +339,7 @@ export class RegistryClient {
         await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 10_000) : this.backoff(attempt))
         continue
       }
-      throw this.statusError(res, what, hadCredentials)
+      throw this.statusError(res, what, hadCredentials, detail)
     }
   }
 
@@ -353,7 +366,7 @@ export class RegistryClient {
   }
 
   /** Gets a token (or sets Basic auth) as the challenge asks; says whether credentials were used. */
-  private async authenticate(header: string | null, repo: string | undefined, what: string): Promise<boolean> {
+  private async authenticate(header: string | null, scope: string, what: string): Promise<boolean> {
     const challenges = parseWwwAuthenticate(header ?? '')
     const creds = await this.credentials()
     const bearer = challenges.find((c) => c.scheme === 'bearer')
@@ -362,8 +375,10 @@ export class RegistryClient {
       if (!realm) throw new RegistryError(`registry ${this.registry} asked for a token without saying where to get one`, 'PROTOCOL')
       const url = new URL(realm)
       if (bearer.params.service) url.searchParams.set('service', bearer.params.service)
-      const scope = bearer.params.scope ?? this.scope(repo)
-      if (scope) url.searchParams.set('scope', scope)
+      // What the registry asks for and what we will need next (a push after a HEAD), one
+      // `scope=` parameter each, as Docker sends them: token servers split on parameters.
+      const scopes = new Set([...(bearer.params.scope ?? '').split(/\s+/), ...scope.split(/\s+/)].filter(Boolean))
+      for (const s of scopes) url.searchParams.append('scope', s)
       const h: Record<string, string> = {}
       if (creds) h.authorization = basicAuth(creds)
       let res: Response
@@ -387,7 +402,7 @@ export class RegistryClient {
       const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined
       if (!token) throw new RegistryError(`token service of ${this.registry} sent no token`, 'PROTOCOL')
       const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60
-      this.tokens.set(this.scope(repo), { token, expires: Date.now() + expiresIn * 1000 - 5_000 })
+      this.tokens.set(scope, { token, expires: Date.now() + expiresIn * 1000 - 5_000 })
       return creds !== undefined
     }
     if (challenges.some((c) => c.scheme === 'basic')) {
@@ -400,7 +415,7 @@ export class RegistryClient {
     throw new RegistryError(`registry ${this.registry} refused ${what} (HTTP 401) without a usable authentication challenge`, 'UNAUTHORIZED', 401)
   }
 
-  private statusError(res: Response, what: string, hadCredentials: boolean): RegistryError {
+  private statusError(res: Response, what: string, hadCredentials: boolean, detail: string): RegistryError {
     switch (res.status) {
       case 401:
         return new RegistryError(
@@ -424,12 +439,35 @@ export class RegistryClient {
         return new RegistryError(`registry ${this.registry} is rate-limiting us (HTTP 429) for ${what}: wait and try again, or log in with --creds`, 'TOO_MANY_REQUESTS', 429)
       default:
         return new RegistryError(
-          `registry ${this.registry} answered HTTP ${res.status} for ${what}` + (res.status >= 500 ? ' (it is failing; try again later)' : ''),
+          `registry ${this.registry} answered HTTP ${res.status} for ${what}` + (detail ? ` (${detail})` : '') + (res.status >= 500 ? ' (it is failing; try again later)' : ''),
           res.status >= 500 ? 'UNAVAILABLE' : 'PROTOCOL',
           res.status,
         )
     }
   }
+}
+
+/** `repository:NAME:pull`, the scope of every read. */
+export function pullScope(repo: string): string {
+  return `repository:${repo}:pull`
+}
+
+/** The registry's own words from an error body (`{"errors":[{"code","message"}]}`), briefly. */
+async function errorDetail(res: Response): Promise<string> {
+  let text: string
+  try {
+    text = new TextDecoder().decode(await readCapped(res, 16 << 10, 'error body', 5_000))
+  } catch {
+    return ''
+  }
+  try {
+    const doc = JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[] }
+    const parts = (doc.errors ?? []).map((e) => [e.code, e.message].filter((x) => typeof x === 'string').join(': ')).filter(Boolean)
+    if (parts.length > 0) return parts.join('; ').slice(0, 300)
+  } catch {
+    // not JSON: fall through
+  }
+  return text.trim().slice(0, 200)
 }
 
 function describeFetchError(e: unknown): string {
