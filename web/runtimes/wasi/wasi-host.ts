@@ -7,7 +7,7 @@
 
 import { WASI, wasi, type Fd } from '@bjorn3/browser_wasi_shim'
 import type { DirNode, Node } from '../../oci/rootfs.js'
-import { DirFd, FileFd, OutputFd, StdinFd, timesFromFlags } from './fds.js'
+import { DirFd, FileFd, OutputFd, StdinFd, has, timesFromFlags } from './fds.js'
 import type { FsView, Stat } from './fs-view.js'
 import type { StopWatcher } from './stop-signal.js'
 
@@ -254,12 +254,16 @@ export class WasiHost extends WASI {
         if (node.kind === 'symlink') return wasi.ERRNO_LOOP
         if (node.kind === 'dir') {
           if (wantsWrite) return wasi.ERRNO_ISDIR
-          self.fds.push(new DirFd(view, d.mountRoot, found.path, node))
+          self.fds.push(new DirFd(view, d.mountRoot, found.path, node, undefined, d.rightsInheriting))
         } else {
           if (oflags & wasi.OFLAGS_DIRECTORY) return wasi.ERRNO_NOTDIR
-          if (oflags & wasi.OFLAGS_TRUNC) view.setSize(node, 0)
+          if (oflags & wasi.OFLAGS_TRUNC) {
+            // Truncating through a path is the directory's right, as ftruncate is the file's.
+            if (!has(d, wasi.RIGHTS_PATH_FILESTAT_SET_SIZE)) return wasi.ERRNO_PERM
+            view.setSize(node, 0)
+          }
           const writable = (rightsBase & BigInt(wasi.RIGHTS_FD_WRITE)) !== 0n
-          self.fds.push(new FileFd(view, node, readable || !writable, writable, (fdflags & wasi.FDFLAGS_APPEND) !== 0))
+          self.fds.push(new FileFd(view, node, readable || !writable, writable, fdflags, d.rightsInheriting))
         }
         self.view().setUint32(openedPtr, self.fds.length - 1, true)
         return 0
