@@ -10,6 +10,11 @@ export interface Preopen {
   fsKey: string
   /** Where the guest sees it, e.g. "/" or "/data". */
   guestPath: string
+  /**
+   * Given no fd: the tree of a bare module run (which holds just the module), since such a
+   * run sees only the directories mapped with --dir, as under wasmtime.
+   */
+  hidden?: boolean
 }
 
 export interface RunRequest {
