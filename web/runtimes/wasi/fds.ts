@@ -218,6 +218,12 @@ export class DirFd extends Fd implements HeldRights {
     readonly preopenName?: string,
     /** The opening directory's inheriting rights (all of them for a preopen). */
     inherited: bigint = INHERITABLE_RIGHTS,
+    /**
+     * Paths through this fd stay below it, as in wasmtime: `..` above it, absolute paths and
+     * absolute symlinks are NOTCAPABLE. Host directories are confined; an image's root is
+     * a chroot instead (its absolute symlinks are its own).
+     */
+    readonly confined = false,
   ) {
     super()
     this.rightsBase = DIR_RIGHTS & inherited
@@ -255,8 +261,24 @@ export class DirFd extends Fd implements HeldRights {
     return { ret: wasi.ERRNO_BADF, nwritten: 0 }
   }
 
+  override fd_pwrite(): { ret: number; nwritten: number } {
+    return { ret: wasi.ERRNO_BADF, nwritten: 0 }
+  }
+
   override fd_seek(): { ret: number; offset: bigint } {
     return { ret: wasi.ERRNO_ISDIR, offset: 0n }
+  }
+
+  override fd_tell(): { ret: number; offset: bigint } {
+    return { ret: wasi.ERRNO_ISDIR, offset: 0n }
+  }
+
+  override fd_allocate(): number {
+    return wasi.ERRNO_BADF
+  }
+
+  override fd_filestat_set_size(): number {
+    return wasi.ERRNO_ISDIR
   }
 
   override fd_filestat_set_times(atim: bigint, mtim: bigint, flags: number): number {

@@ -15,6 +15,8 @@ export interface Preopen {
    * run sees only the directories mapped with --dir, as under wasmtime.
    */
   hidden?: boolean
+  /** Paths stay below each fd, as wasmtime confines them (host directories: see DirFd.confined). */
+  confined?: boolean
 }
 
 export interface RunRequest {

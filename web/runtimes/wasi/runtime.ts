@@ -96,7 +96,7 @@ export class WasiRuntime implements Runtime {
       const mounted = await this.opts.loadMount(mount)
       const key = `mount:${mount.hostPath}:${Math.random().toString(36).slice(2)}`
       trees.push({ guestPath: mount.guestPath, base: mounted.root, onChanges: mount.readonly ? undefined : (c, f) => mounted.writeBack(c, f) })
-      preopens.push({ fsKey: key, guestPath: mount.guestPath })
+      preopens.push({ fsKey: key, guestPath: mount.guestPath, confined: true })
     }
 
     const worker = await this.pool.acquire(preopens[0]!.fsKey)

@@ -65,14 +65,26 @@ export class WasiHost extends WASI {
     v.setBigUint64(ptr + 56, s.ctim, true)
   }
 
+  /** How deep `..` may climb from `dir`: nowhere above it when its tree is confined. */
+  private floor(dir: DirFd): number | undefined {
+    return dir.confined ? dir.path.length : undefined
+  }
+
   private lookup(dir: DirFd, path: string, follow: boolean): { node: Node; path: string[] } | number {
     if (path === '') return wasi.ERRNO_NOENT
+    if (dir.confined && path.startsWith('/')) return wasi.ERRNO_NOTCAPABLE
     const parts = path.split('/')
     const start = path.startsWith('/') ? [] : dir.path
-    const r = dir.view.resolve(dir.mountRoot, start, parts, follow)
+    const r = dir.view.resolve(dir.mountRoot, start, parts, follow, this.floor(dir))
     if (typeof r === 'number') return r
     if (path.endsWith('/') && r.node.kind !== 'dir') return wasi.ERRNO_NOTDIR
     return r
+  }
+
+  /** The directory holding the last component of `path`, for calls that add or remove a name. */
+  private parentIn(dir: DirFd, path: string): ReturnType<FsView['parent']> {
+    if (dir.confined && path.startsWith('/')) return wasi.ERRNO_NOTCAPABLE
+    return dir.view.parent(dir.mountRoot, dir.path, path, this.floor(dir))
   }
 
   private overrides(): Imports {
@@ -239,7 +251,7 @@ export class WasiHost extends WASI {
         if (typeof found === 'number') {
           if (found !== wasi.ERRNO_NOENT || !(oflags & wasi.OFLAGS_CREAT)) return found
           if (oflags & wasi.OFLAGS_DIRECTORY) return wasi.ERRNO_NOENT
-          const p = view.parent(d.mountRoot, d.path, path)
+          const p = self.parentIn(d, path)
           if (typeof p === 'number') return p
           if (p.mustBeDir) return wasi.ERRNO_ISDIR
           const existing = view.child(p.dir, p.name)
@@ -254,7 +266,7 @@ export class WasiHost extends WASI {
         if (node.kind === 'symlink') return wasi.ERRNO_LOOP
         if (node.kind === 'dir') {
           if (wantsWrite) return wasi.ERRNO_ISDIR
-          self.fds.push(new DirFd(view, d.mountRoot, found.path, node, undefined, d.rightsInheriting))
+          self.fds.push(new DirFd(view, d.mountRoot, found.path, node, undefined, d.rightsInheriting, d.confined))
         } else {
           if (oflags & wasi.OFLAGS_DIRECTORY) return wasi.ERRNO_NOTDIR
           if (oflags & wasi.OFLAGS_TRUNC) {
@@ -289,7 +301,7 @@ export class WasiHost extends WASI {
       path_create_directory(fd: number, pathPtr: number, pathLen: number): number {
         const d = self.dirFd(fd)
         if (typeof d === 'number') return d
-        const p = d.view.parent(d.mountRoot, d.path, self.str(pathPtr, pathLen))
+        const p = self.parentIn(d, self.str(pathPtr, pathLen))
         if (typeof p === 'number') return p
         if (d.view.child(p.dir, p.name) !== undefined) return wasi.ERRNO_EXIST
         d.view.link(p.dir, p.name, d.view.newDir())
@@ -298,7 +310,7 @@ export class WasiHost extends WASI {
       path_remove_directory(fd: number, pathPtr: number, pathLen: number): number {
         const d = self.dirFd(fd)
         if (typeof d === 'number') return d
-        const p = d.view.parent(d.mountRoot, d.path, self.str(pathPtr, pathLen))
+        const p = self.parentIn(d, self.str(pathPtr, pathLen))
         if (typeof p === 'number') return p === wasi.ERRNO_EXIST ? wasi.ERRNO_BUSY : p
         const target = d.view.child(p.dir, p.name)
         if (target === undefined) return wasi.ERRNO_NOENT
@@ -310,7 +322,7 @@ export class WasiHost extends WASI {
       path_unlink_file(fd: number, pathPtr: number, pathLen: number): number {
         const d = self.dirFd(fd)
         if (typeof d === 'number') return d
-        const p = d.view.parent(d.mountRoot, d.path, self.str(pathPtr, pathLen))
+        const p = self.parentIn(d, self.str(pathPtr, pathLen))
         if (typeof p === 'number') return p === wasi.ERRNO_EXIST ? wasi.ERRNO_ISDIR : p
         const target = d.view.child(p.dir, p.name)
         if (target === undefined) return wasi.ERRNO_NOENT
@@ -322,10 +334,15 @@ export class WasiHost extends WASI {
       path_symlink(oldPtr: number, oldLen: number, fd: number, newPtr: number, newLen: number): number {
         const d = self.dirFd(fd)
         if (typeof d === 'number') return d
-        const p = d.view.parent(d.mountRoot, d.path, self.str(newPtr, newLen))
+        const target = self.str(oldPtr, oldLen)
+        // A confined tree cannot hold a way out of itself (wasmtime refuses these too).
+        if (d.confined && target.startsWith('/')) return wasi.ERRNO_PERM
+        const p = self.parentIn(d, self.str(newPtr, newLen))
         if (typeof p === 'number') return p
-        if (d.view.child(p.dir, p.name) !== undefined) return wasi.ERRNO_EXIST
-        d.view.link(p.dir, p.name, d.view.newSymlink(self.str(oldPtr, oldLen)))
+        const existing = d.view.child(p.dir, p.name)
+        if (existing !== undefined) return p.mustBeDir && existing.kind !== 'dir' ? wasi.ERRNO_NOTDIR : wasi.ERRNO_EXIST
+        if (p.mustBeDir) return wasi.ERRNO_NOENT // a symlink is never a directory
+        d.view.link(p.dir, p.name, d.view.newSymlink(target))
         return 0
       },
       path_readlink(fd: number, pathPtr: number, pathLen: number, buf: number, bufLen: number, usedPtr: number): number {
@@ -349,9 +366,10 @@ export class WasiHost extends WASI {
         const src = self.lookup(a, self.str(oldPtr, oldLen), (oldFlags & LOOKUP_SYMLINK_FOLLOW) !== 0)
         if (typeof src === 'number') return src
         if (src.node.kind === 'dir') return wasi.ERRNO_PERM
-        const p = b.view.parent(b.mountRoot, b.path, self.str(newPtr, newLen))
+        const p = self.parentIn(b, self.str(newPtr, newLen))
         if (typeof p === 'number') return p
         if (b.view.child(p.dir, p.name) !== undefined) return wasi.ERRNO_EXIST
+        if (p.mustBeDir) return wasi.ERRNO_NOENT // the new name of a file cannot end in a slash
         b.view.link(p.dir, p.name, src.node)
         b.view.touch(src.node)
         return 0
@@ -363,9 +381,9 @@ export class WasiHost extends WASI {
         if (typeof b === 'number') return b
         if (a.view !== b.view || a.mountRoot !== b.mountRoot) return wasi.ERRNO_XDEV
         const view = a.view
-        const from = view.parent(a.mountRoot, a.path, self.str(oldPtr, oldLen))
+        const from = self.parentIn(a, self.str(oldPtr, oldLen))
         if (typeof from === 'number') return from === wasi.ERRNO_EXIST ? wasi.ERRNO_BUSY : from
-        const to = view.parent(b.mountRoot, b.path, self.str(newPtr, newLen))
+        const to = self.parentIn(b, self.str(newPtr, newLen))
         if (typeof to === 'number') return to === wasi.ERRNO_EXIST ? wasi.ERRNO_BUSY : to
         const moving = view.child(from.dir, from.name)
         if (moving === undefined) return wasi.ERRNO_NOENT
