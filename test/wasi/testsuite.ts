@@ -5,11 +5,14 @@
 // `node dist/test/wasi/testsuite.js`, which prints pass/fail with the reason for each.
 
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { PlainNode } from '../browser/pages/wasi-suite.js'
+
+export type { PlainNode }
 
 export interface SuiteCase {
   /** e.g. rust/path_open_preopen */
@@ -94,6 +97,18 @@ function caseOf(tests: string, wasmPath: string): SuiteCase {
   if (typeof spec.stdout === 'string') c.stdout = spec.stdout
   if (typeof spec.stderr === 'string') c.stderr = spec.stderr
   return c
+}
+
+/** A host directory as the browser page's plain tree (see test/browser/pages/wasi-suite.ts). */
+export function plainTree(path: string): PlainNode {
+  const st = lstatSync(path)
+  const meta = { mode: st.mode & 0o7777, mtime: st.mtimeMs / 1000 }
+  if (st.isSymbolicLink()) return { kind: 'symlink', ...meta, target: readlinkSync(path) }
+  if (st.isDirectory()) {
+    const names = readdirSync(path).sort()
+    return { kind: 'dir', ...meta, entries: names.map((n) => [n, plainTree(join(path, n))] as [string, PlainNode]) }
+  }
+  return { kind: 'file', ...meta, base64: readFileSync(path).toString('base64') }
 }
 
 /** Compares a finished run with what the case expects; undefined when it passed. */
