@@ -4,6 +4,8 @@
 // (the shim writes the timestamps at wrong offsets), poll_oneoff (several subscriptions,
 // correct clock flags, stdin readiness, sleeping in Atomics.wait instead of spinning),
 // UTF-8 argument sizes, CPU clocks, and sockets returning errno instead of throwing.
+// Rights live on the fds (fds.ts); paths through a confined fd (a host directory) stay
+// below it, as wasmtime confines preopens. README.md lists every difference and its reason.
 
 import { WASI, wasi, type Fd } from '@bjorn3/browser_wasi_shim'
 import type { DirNode, Node } from '../../oci/rootfs.js'
