@@ -70,7 +70,7 @@ export const command: Command = {
     if (isWasmFile(imageArg)) {
       const { wasmFileImage } = await import('../../../web/runtimes/wasi/wasm-file.js')
       if (want.kind && want.kind !== 'wasi') throw new UsageError(`${imageArg} is a WebAssembly module: only --runtime wasi runs it`, 'run')
-      image = await wasmFileImage(await readFile(imageArg), { fileName: basename(imageArg) })
+      image = await wasmFileImage(await readFile(imageArg), { fileName: basename(imageArg), bare: true })
       ;({ runtime } = await chooseRuntime(runtimeOf, [image.platform], { kind: 'wasi' }))
     } else {
       const first = await store.runImage(imageArg, want.platform)

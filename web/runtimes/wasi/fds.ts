@@ -8,8 +8,48 @@ import type { DirNode, FileNode } from '../../oci/rootfs.js'
 import { nowSeconds, type FsView } from './fs-view.js'
 import type { StdinReader } from './stdin-channel.js'
 
-export const ALL_RIGHTS = (1n << 30n) - 1n
+export const ALL_RIGHTS = (1n << 29n) - 1n
 const SEEK_RIGHTS = BigInt(wasi.RIGHTS_FD_SEEK | wasi.RIGHTS_FD_TELL)
+
+/** The rights that mean something on a regular file (what wasmtime reports for one). */
+export const FILE_RIGHTS = BigInt(
+  wasi.RIGHTS_FD_DATASYNC | wasi.RIGHTS_FD_READ | wasi.RIGHTS_FD_SEEK | wasi.RIGHTS_FD_FDSTAT_SET_FLAGS | wasi.RIGHTS_FD_SYNC |
+    wasi.RIGHTS_FD_TELL | wasi.RIGHTS_FD_WRITE | wasi.RIGHTS_FD_ADVISE | wasi.RIGHTS_FD_ALLOCATE | wasi.RIGHTS_FD_FILESTAT_GET |
+    wasi.RIGHTS_FD_FILESTAT_SET_SIZE | wasi.RIGHTS_FD_FILESTAT_SET_TIMES | wasi.RIGHTS_POLL_FD_READWRITE,
+)
+
+/**
+ * The rights of a directory: the path_* calls, never FD_READ/FD_WRITE (a directory opened
+ * for writing is EISDIR, so a program that reopens a directory with the rights it reports
+ * must not ask for writing) and never FD_FILESTAT_SET_SIZE.
+ */
+export const DIR_RIGHTS = BigInt(
+  wasi.RIGHTS_PATH_CREATE_DIRECTORY | wasi.RIGHTS_PATH_CREATE_FILE | wasi.RIGHTS_PATH_LINK_SOURCE | wasi.RIGHTS_PATH_LINK_TARGET |
+    wasi.RIGHTS_PATH_OPEN | wasi.RIGHTS_FD_READDIR | wasi.RIGHTS_PATH_READLINK | wasi.RIGHTS_PATH_RENAME_SOURCE |
+    wasi.RIGHTS_PATH_RENAME_TARGET | wasi.RIGHTS_PATH_SYMLINK | wasi.RIGHTS_PATH_REMOVE_DIRECTORY | wasi.RIGHTS_PATH_UNLINK_FILE |
+    wasi.RIGHTS_PATH_FILESTAT_GET | wasi.RIGHTS_PATH_FILESTAT_SET_SIZE | wasi.RIGHTS_PATH_FILESTAT_SET_TIMES |
+    wasi.RIGHTS_FD_FILESTAT_GET | wasi.RIGHTS_FD_FILESTAT_SET_TIMES | wasi.RIGHTS_FD_FDSTAT_SET_FLAGS,
+)
+
+/** What a directory hands down to what is opened through it. */
+export const INHERITABLE_RIGHTS = FILE_RIGHTS | DIR_RIGHTS
+
+/** Rights an fd holds; fd_fdstat_set_rights may only take some away. */
+export interface HeldRights {
+  rightsBase: bigint
+  rightsInheriting: bigint
+}
+
+function shrinkRights(fd: HeldRights, base: bigint, inheriting: bigint): number {
+  if ((base & ~fd.rightsBase) !== 0n || (inheriting & ~fd.rightsInheriting) !== 0n) return wasi.ERRNO_NOTCAPABLE
+  fd.rightsBase = base
+  fd.rightsInheriting = inheriting
+  return 0
+}
+
+export function has(fd: HeldRights, right: number): boolean {
+  return (fd.rightsBase & BigInt(right)) !== 0n
+}
 
 function fdstat(filetype: number, flags: number, rights: bigint): wasi.Fdstat {
   const s = new wasi.Fdstat(filetype, flags)
@@ -31,32 +71,53 @@ export function timesFromFlags(atim: bigint, mtim: bigint, flags: number): { ati
   return out
 }
 
-export class FileFd extends Fd {
+export class FileFd extends Fd implements HeldRights {
   position = 0
+  rightsBase: bigint
+  rightsInheriting = 0n
+  /** Flags fd_fdstat_get reports; only APPEND changes behaviour (the others are no-ops on memory). */
+  flags: number
   constructor(
     readonly view: FsView,
     /** The node as first opened; the view maps it to its current copy. */
     readonly node: FileNode,
-    readonly readable: boolean,
-    readonly writable: boolean,
-    public append: boolean,
+    readable: boolean,
+    writable: boolean,
+    flags: number,
+    /** The opening directory's inheriting rights: a file never holds more. */
+    inherited: bigint = INHERITABLE_RIGHTS,
   ) {
     super()
+    let rights = FILE_RIGHTS & inherited
+    if (!readable) rights &= ~BigInt(wasi.RIGHTS_FD_READ)
+    if (!writable) rights &= ~BigInt(wasi.RIGHTS_FD_WRITE)
+    this.rightsBase = rights
+    this.flags = flags
+  }
+
+  get readable(): boolean {
+    return has(this, wasi.RIGHTS_FD_READ)
+  }
+  get writable(): boolean {
+    return has(this, wasi.RIGHTS_FD_WRITE)
+  }
+  get append(): boolean {
+    return (this.flags & wasi.FDFLAGS_APPEND) !== 0
   }
 
   override fd_fdstat_get(): { ret: number; fdstat: wasi.Fdstat | null } {
-    let rights = ALL_RIGHTS
-    if (!this.readable) rights &= ~BigInt(wasi.RIGHTS_FD_READ)
-    if (!this.writable) rights &= ~BigInt(wasi.RIGHTS_FD_WRITE)
-    return { ret: 0, fdstat: fdstat(wasi.FILETYPE_REGULAR_FILE, this.append ? wasi.FDFLAGS_APPEND : 0, rights) }
+    const s = fdstat(wasi.FILETYPE_REGULAR_FILE, this.flags, this.rightsBase)
+    s.fs_rights_inherited = this.rightsInheriting
+    return { ret: 0, fdstat: s }
   }
 
-  override fd_fdstat_set_rights(): number {
-    return 0 // rights only ever shrink, and this engine does not enforce them beyond read/write
+  override fd_fdstat_set_rights(base: bigint, inheriting: bigint): number {
+    return shrinkRights(this, base, inheriting)
   }
 
   override fd_fdstat_set_flags(flags: number): number {
-    this.append = (flags & wasi.FDFLAGS_APPEND) !== 0
+    if (!has(this, wasi.RIGHTS_FD_FDSTAT_SET_FLAGS)) return wasi.ERRNO_NOTCAPABLE
+    this.flags = flags
     return 0
   }
 
@@ -90,6 +151,9 @@ export class FileFd extends Fd {
   }
 
   override fd_seek(offset: bigint, whence: number): { ret: number; offset: bigint } {
+    if (!has(this, wasi.RIGHTS_FD_SEEK) && !(whence === wasi.WHENCE_CUR && offset === 0n && has(this, wasi.RIGHTS_FD_TELL))) {
+      return { ret: wasi.ERRNO_NOTCAPABLE, offset: 0n }
+    }
     let base: number
     switch (whence) {
       case wasi.WHENCE_SET:
@@ -111,16 +175,19 @@ export class FileFd extends Fd {
   }
 
   override fd_tell(): { ret: number; offset: bigint } {
+    if (!has(this, wasi.RIGHTS_FD_TELL)) return { ret: wasi.ERRNO_NOTCAPABLE, offset: 0n }
     return { ret: 0, offset: BigInt(this.position) }
   }
 
   override fd_filestat_set_size(size: bigint): number {
+    if (!has(this, wasi.RIGHTS_FD_FILESTAT_SET_SIZE)) return wasi.ERRNO_NOTCAPABLE
     if (!this.writable) return wasi.ERRNO_BADF
     this.view.setSize(this.node, Number(size))
     return 0
   }
 
   override fd_allocate(offset: bigint, len: bigint): number {
+    if (!has(this, wasi.RIGHTS_FD_ALLOCATE)) return wasi.ERRNO_NOTCAPABLE
     if (!this.writable) return wasi.ERRNO_BADF
     const end = Number(offset + len)
     if (end > this.view.size(this.node)) this.view.setSize(this.node, end)
@@ -135,9 +202,11 @@ export class FileFd extends Fd {
   }
 }
 
-export class DirFd extends Fd {
+export class DirFd extends Fd implements HeldRights {
   /** Names listed by the last fd_readdir from cookie 0, so later cookies index a stable list. */
   listing: { name: string; ino: bigint; type: number }[] | undefined
+  rightsBase: bigint
+  rightsInheriting: bigint
   constructor(
     readonly view: FsView,
     /** The root of the mount this directory lives in (`..` and absolute symlinks stop there). */
@@ -147,12 +216,32 @@ export class DirFd extends Fd {
     readonly node: DirNode,
     /** Set for preopened directories: the guest path they are mapped at. */
     readonly preopenName?: string,
+    /** The opening directory's inheriting rights (all of them for a preopen). */
+    inherited: bigint = INHERITABLE_RIGHTS,
+    /**
+     * Paths through this fd stay below it, as in wasmtime: `..` above it, absolute paths and
+     * absolute symlinks are NOTCAPABLE. Host directories are confined; an image's root is
+     * a chroot instead (its absolute symlinks are its own).
+     */
+    readonly confined = false,
   ) {
     super()
+    this.rightsBase = DIR_RIGHTS & inherited
+    this.rightsInheriting = inherited
   }
 
   override fd_fdstat_get(): { ret: number; fdstat: wasi.Fdstat | null } {
-    return { ret: 0, fdstat: fdstat(wasi.FILETYPE_DIRECTORY, 0, ALL_RIGHTS) }
+    const s = fdstat(wasi.FILETYPE_DIRECTORY, 0, this.rightsBase)
+    s.fs_rights_inherited = this.rightsInheriting
+    return { ret: 0, fdstat: s }
+  }
+
+  override fd_fdstat_set_rights(base: bigint, inheriting: bigint): number {
+    return shrinkRights(this, base, inheriting)
+  }
+
+  override fd_fdstat_set_flags(): number {
+    return 0
   }
 
   override fd_prestat_get(): { ret: number; prestat: wasi.Prestat | null } {
@@ -172,8 +261,24 @@ export class DirFd extends Fd {
     return { ret: wasi.ERRNO_BADF, nwritten: 0 }
   }
 
+  override fd_pwrite(): { ret: number; nwritten: number } {
+    return { ret: wasi.ERRNO_BADF, nwritten: 0 }
+  }
+
   override fd_seek(): { ret: number; offset: bigint } {
     return { ret: wasi.ERRNO_ISDIR, offset: 0n }
+  }
+
+  override fd_tell(): { ret: number; offset: bigint } {
+    return { ret: wasi.ERRNO_ISDIR, offset: 0n }
+  }
+
+  override fd_allocate(): number {
+    return wasi.ERRNO_BADF
+  }
+
+  override fd_filestat_set_size(): number {
+    return wasi.ERRNO_ISDIR
   }
 
   override fd_filestat_set_times(atim: bigint, mtim: bigint, flags: number): number {

@@ -119,11 +119,12 @@ export class FsView {
   }
 
   /**
-   * Resolves `parts` from `from` (components below the mount root `root`). `..` never climbs
-   * above the mount root, and absolute symlink targets restart at it: a chroot, like the
-   * preopened directory is for the guest.
+   * Resolves `parts` from `from` (components below the mount root `root`). Without `floor`,
+   * `..` never climbs above the mount root and absolute symlink targets restart at it: a
+   * chroot, as an image's root is. With `floor` (a depth), the walk is confined like a
+   * capability: climbing above that depth or meeting an absolute symlink is NOTCAPABLE.
    */
-  resolve(root: DirNode, from: readonly string[], parts: readonly string[], followLast: boolean): Resolved | Errno {
+  resolve(root: DirNode, from: readonly string[], parts: readonly string[], followLast: boolean, floor?: number): Resolved | Errno {
     let hops = 0
     let stack: string[] = []
     let todo = [...from, ...parts]
@@ -138,6 +139,7 @@ export class FsView {
       if (part === '' || part === '.') continue
       if (node.kind !== 'dir') return wasi.ERRNO_NOTDIR
       if (part === '..') {
+        if (floor !== undefined && stack.length <= floor) return wasi.ERRNO_NOTCAPABLE
         stack.pop()
         const back: Resolved | Errno = this.walkPlain(root, stack)
         if (typeof back === 'number') return back
@@ -151,6 +153,7 @@ export class FsView {
         if (++hops > MAX_SYMLINK_HOPS) return wasi.ERRNO_LOOP
         const target = child.target.split('/')
         if (child.target.startsWith('/')) {
+          if (floor !== undefined) return wasi.ERRNO_NOTCAPABLE
           todo = [...target, ...todo]
           restart()
         } else {
@@ -180,7 +183,12 @@ export class FsView {
    * The directory that holds the last component of `path` and that component's name, for
    * calls that create, remove or rename a name. A trailing slash demands a directory.
    */
-  parent(root: DirNode, from: readonly string[], path: string): { dir: DirNode; dirPath: string[]; name: string; mustBeDir: boolean } | Errno {
+  parent(
+    root: DirNode,
+    from: readonly string[],
+    path: string,
+    floor?: number,
+  ): { dir: DirNode; dirPath: string[]; name: string; mustBeDir: boolean } | Errno {
     if (path === '') return wasi.ERRNO_NOENT
     const mustBeDir = path.endsWith('/')
     const parts = path.split('/').filter((p) => p !== '' && p !== '.')
@@ -188,7 +196,7 @@ export class FsView {
     if (name === undefined) return wasi.ERRNO_EXIST // the directory itself: "/" or "."
     if (name === '..') return wasi.ERRNO_INVAL
     const start = path.startsWith('/') ? [] : from
-    const r = this.resolve(root, start, parts, true)
+    const r = this.resolve(root, start, parts, true, floor)
     if (typeof r === 'number') return r
     if (r.node.kind !== 'dir') return wasi.ERRNO_NOTDIR
     return { dir: r.node, dirPath: r.path, name, mustBeDir }
@@ -280,6 +288,7 @@ export class FsView {
   /** Marks content change: mtime and ctime now. */
   touch(node: Node): void {
     const n = this.writableNode(node)
+    this.keepAtime(n)
     n.mtime = nowSeconds()
     this.mtimes.delete(n)
     this.ctimes.set(n, secondsToNs(n.mtime))
@@ -288,12 +297,18 @@ export class FsView {
   /** Sets times given in nanoseconds (undefined leaves one alone); ctime becomes now. */
   setTimes(node: Node, atimeNs: bigint | undefined, mtimeNs: bigint | undefined): void {
     const n = this.writableNode(node)
+    this.keepAtime(n)
     if (atimeNs !== undefined) this.atimes.set(n, atimeNs)
     if (mtimeNs !== undefined) {
       n.mtime = Number(mtimeNs) / 1e9
       this.mtimes.set(n, mtimeNs)
     }
     this.ctimes.set(n, secondsToNs(nowSeconds()))
+  }
+
+  /** An atime not set yet reads as the mtime: pin it before the mtime moves, so it stays. */
+  private keepAtime(n: Node): void {
+    if (!this.atimes.has(n)) this.atimes.set(n, this.mtimes.get(n) ?? secondsToNs(n.mtime))
   }
 
   link(dir: DirNode, name: string, node: Node): void {

@@ -10,6 +10,13 @@ export interface Preopen {
   fsKey: string
   /** Where the guest sees it, e.g. "/" or "/data". */
   guestPath: string
+  /**
+   * Given no fd: the tree of a bare module run (which holds just the module), since such a
+   * run sees only the directories mapped with --dir, as under wasmtime.
+   */
+  hidden?: boolean
+  /** Paths stay below each fd, as wasmtime confines them (host directories: see DirFd.confined). */
+  confined?: boolean
 }
 
 export interface RunRequest {

@@ -13,7 +13,7 @@ import { capMemory, MemoryCapError, memoryInfo, PAGE_BYTES } from './memory-cap.
 import { WorkerPool, type SpawnWorker } from './pool.js'
 import type { Preopen } from './protocol.js'
 import { WasiRun, type RunTree } from './wasi-run.js'
-import { inMemoryRootFs } from './wasm-file.js'
+import { exactEnvironment, inMemoryRootFs, isBareModule } from './wasm-file.js'
 
 /** A host directory made available to a run (Node only: see server/wasi). */
 export interface MountedTree {
@@ -90,21 +90,25 @@ export class WasiRuntime implements Runtime {
     const resolved = performance.now()
 
     const trees: RunTree[] = [{ guestPath: '/', base: rootfs }]
-    const preopens: Preopen[] = [{ fsKey: treeKey(spec.image), guestPath: '/' }]
+    const preopens: Preopen[] = [{ fsKey: treeKey(spec.image), guestPath: '/', ...(isBareModule(spec.image) ? { hidden: true } : {}) }]
     for (const mount of spec.mounts ?? []) {
       if (!this.opts.loadMount) throw new Error('this wasi runtime cannot map host directories (only the Node CLI can)')
       const mounted = await this.opts.loadMount(mount)
       const key = `mount:${mount.hostPath}:${Math.random().toString(36).slice(2)}`
       trees.push({ guestPath: mount.guestPath, base: mounted.root, onChanges: mount.readonly ? undefined : (c, f) => mounted.writeBack(c, f) })
-      preopens.push({ fsKey: key, guestPath: mount.guestPath })
+      preopens.push({ fsKey: key, guestPath: mount.guestPath, confined: true })
     }
 
     const worker = await this.pool.acquire(preopens[0]!.fsKey)
     for (let i = 0; i < preopens.length; i++) {
       await worker.ensureTree(preopens[i]!.fsKey, () => trees[i]!.base.root)
     }
+    const env = isBareModule(spec.image)
+      ? exactEnvironment(spec.env ?? [], spec.cwd)
+      : proc.cwd !== '/' && !proc.env.some((e) => e.startsWith('PWD='))
+        ? [...proc.env, `PWD=${proc.cwd}`]
+        : proc.env
     // Mount trees are per run: forget them in the worker when it is reused.
-    const env = proc.cwd !== '/' && !proc.env.some((e) => e.startsWith('PWD=')) ? [...proc.env, `PWD=${proc.cwd}`] : proc.env
     const run = new WasiRun({
       pool: this.pool,
       worker,

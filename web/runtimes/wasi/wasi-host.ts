@@ -4,10 +4,12 @@
 // (the shim writes the timestamps at wrong offsets), poll_oneoff (several subscriptions,
 // correct clock flags, stdin readiness, sleeping in Atomics.wait instead of spinning),
 // UTF-8 argument sizes, CPU clocks, and sockets returning errno instead of throwing.
+// Rights live on the fds (fds.ts); paths through a confined fd (a host directory) stay
+// below it, as wasmtime confines preopens. README.md lists every difference and its reason.
 
 import { WASI, wasi, type Fd } from '@bjorn3/browser_wasi_shim'
 import type { DirNode, Node } from '../../oci/rootfs.js'
-import { DirFd, FileFd, OutputFd, StdinFd, timesFromFlags } from './fds.js'
+import { DirFd, FileFd, OutputFd, StdinFd, has, timesFromFlags } from './fds.js'
 import type { FsView, Stat } from './fs-view.js'
 import type { StopWatcher } from './stop-signal.js'
 
@@ -65,14 +67,26 @@ export class WasiHost extends WASI {
     v.setBigUint64(ptr + 56, s.ctim, true)
   }
 
+  /** How deep `..` may climb from `dir`: nowhere above it when its tree is confined. */
+  private floor(dir: DirFd): number | undefined {
+    return dir.confined ? dir.path.length : undefined
+  }
+
   private lookup(dir: DirFd, path: string, follow: boolean): { node: Node; path: string[] } | number {
     if (path === '') return wasi.ERRNO_NOENT
+    if (dir.confined && path.startsWith('/')) return wasi.ERRNO_NOTCAPABLE
     const parts = path.split('/')
     const start = path.startsWith('/') ? [] : dir.path
-    const r = dir.view.resolve(dir.mountRoot, start, parts, follow)
+    const r = dir.view.resolve(dir.mountRoot, start, parts, follow, this.floor(dir))
     if (typeof r === 'number') return r
     if (path.endsWith('/') && r.node.kind !== 'dir') return wasi.ERRNO_NOTDIR
     return r
+  }
+
+  /** The directory holding the last component of `path`, for calls that add or remove a name. */
+  private parentIn(dir: DirFd, path: string): ReturnType<FsView['parent']> {
+    if (dir.confined && path.startsWith('/')) return wasi.ERRNO_NOTCAPABLE
+    return dir.view.parent(dir.mountRoot, dir.path, path, this.floor(dir))
   }
 
   private overrides(): Imports {
@@ -239,7 +253,7 @@ export class WasiHost extends WASI {
         if (typeof found === 'number') {
           if (found !== wasi.ERRNO_NOENT || !(oflags & wasi.OFLAGS_CREAT)) return found
           if (oflags & wasi.OFLAGS_DIRECTORY) return wasi.ERRNO_NOENT
-          const p = view.parent(d.mountRoot, d.path, path)
+          const p = self.parentIn(d, path)
           if (typeof p === 'number') return p
           if (p.mustBeDir) return wasi.ERRNO_ISDIR
           const existing = view.child(p.dir, p.name)
@@ -254,12 +268,16 @@ export class WasiHost extends WASI {
         if (node.kind === 'symlink') return wasi.ERRNO_LOOP
         if (node.kind === 'dir') {
           if (wantsWrite) return wasi.ERRNO_ISDIR
-          self.fds.push(new DirFd(view, d.mountRoot, found.path, node))
+          self.fds.push(new DirFd(view, d.mountRoot, found.path, node, undefined, d.rightsInheriting, d.confined))
         } else {
           if (oflags & wasi.OFLAGS_DIRECTORY) return wasi.ERRNO_NOTDIR
-          if (oflags & wasi.OFLAGS_TRUNC) view.setSize(node, 0)
+          if (oflags & wasi.OFLAGS_TRUNC) {
+            // Truncating through a path is the directory's right, as ftruncate is the file's.
+            if (!has(d, wasi.RIGHTS_PATH_FILESTAT_SET_SIZE)) return wasi.ERRNO_PERM
+            view.setSize(node, 0)
+          }
           const writable = (rightsBase & BigInt(wasi.RIGHTS_FD_WRITE)) !== 0n
-          self.fds.push(new FileFd(view, node, readable || !writable, writable, (fdflags & wasi.FDFLAGS_APPEND) !== 0))
+          self.fds.push(new FileFd(view, node, readable || !writable, writable, fdflags, d.rightsInheriting))
         }
         self.view().setUint32(openedPtr, self.fds.length - 1, true)
         return 0
@@ -285,7 +303,7 @@ export class WasiHost extends WASI {
       path_create_directory(fd: number, pathPtr: number, pathLen: number): number {
         const d = self.dirFd(fd)
         if (typeof d === 'number') return d
-        const p = d.view.parent(d.mountRoot, d.path, self.str(pathPtr, pathLen))
+        const p = self.parentIn(d, self.str(pathPtr, pathLen))
         if (typeof p === 'number') return p
         if (d.view.child(p.dir, p.name) !== undefined) return wasi.ERRNO_EXIST
         d.view.link(p.dir, p.name, d.view.newDir())
@@ -294,7 +312,7 @@ export class WasiHost extends WASI {
       path_remove_directory(fd: number, pathPtr: number, pathLen: number): number {
         const d = self.dirFd(fd)
         if (typeof d === 'number') return d
-        const p = d.view.parent(d.mountRoot, d.path, self.str(pathPtr, pathLen))
+        const p = self.parentIn(d, self.str(pathPtr, pathLen))
         if (typeof p === 'number') return p === wasi.ERRNO_EXIST ? wasi.ERRNO_BUSY : p
         const target = d.view.child(p.dir, p.name)
         if (target === undefined) return wasi.ERRNO_NOENT
@@ -306,7 +324,7 @@ export class WasiHost extends WASI {
       path_unlink_file(fd: number, pathPtr: number, pathLen: number): number {
         const d = self.dirFd(fd)
         if (typeof d === 'number') return d
-        const p = d.view.parent(d.mountRoot, d.path, self.str(pathPtr, pathLen))
+        const p = self.parentIn(d, self.str(pathPtr, pathLen))
         if (typeof p === 'number') return p === wasi.ERRNO_EXIST ? wasi.ERRNO_ISDIR : p
         const target = d.view.child(p.dir, p.name)
         if (target === undefined) return wasi.ERRNO_NOENT
@@ -318,10 +336,15 @@ export class WasiHost extends WASI {
       path_symlink(oldPtr: number, oldLen: number, fd: number, newPtr: number, newLen: number): number {
         const d = self.dirFd(fd)
         if (typeof d === 'number') return d
-        const p = d.view.parent(d.mountRoot, d.path, self.str(newPtr, newLen))
+        const target = self.str(oldPtr, oldLen)
+        // A confined tree cannot hold a way out of itself (wasmtime refuses these too).
+        if (d.confined && target.startsWith('/')) return wasi.ERRNO_PERM
+        const p = self.parentIn(d, self.str(newPtr, newLen))
         if (typeof p === 'number') return p
-        if (d.view.child(p.dir, p.name) !== undefined) return wasi.ERRNO_EXIST
-        d.view.link(p.dir, p.name, d.view.newSymlink(self.str(oldPtr, oldLen)))
+        const existing = d.view.child(p.dir, p.name)
+        if (existing !== undefined) return p.mustBeDir && existing.kind !== 'dir' ? wasi.ERRNO_NOTDIR : wasi.ERRNO_EXIST
+        if (p.mustBeDir) return wasi.ERRNO_NOENT // a symlink is never a directory
+        d.view.link(p.dir, p.name, d.view.newSymlink(target))
         return 0
       },
       path_readlink(fd: number, pathPtr: number, pathLen: number, buf: number, bufLen: number, usedPtr: number): number {
@@ -345,9 +368,10 @@ export class WasiHost extends WASI {
         const src = self.lookup(a, self.str(oldPtr, oldLen), (oldFlags & LOOKUP_SYMLINK_FOLLOW) !== 0)
         if (typeof src === 'number') return src
         if (src.node.kind === 'dir') return wasi.ERRNO_PERM
-        const p = b.view.parent(b.mountRoot, b.path, self.str(newPtr, newLen))
+        const p = self.parentIn(b, self.str(newPtr, newLen))
         if (typeof p === 'number') return p
         if (b.view.child(p.dir, p.name) !== undefined) return wasi.ERRNO_EXIST
+        if (p.mustBeDir) return wasi.ERRNO_NOENT // the new name of a file cannot end in a slash
         b.view.link(p.dir, p.name, src.node)
         b.view.touch(src.node)
         return 0
@@ -359,9 +383,9 @@ export class WasiHost extends WASI {
         if (typeof b === 'number') return b
         if (a.view !== b.view || a.mountRoot !== b.mountRoot) return wasi.ERRNO_XDEV
         const view = a.view
-        const from = view.parent(a.mountRoot, a.path, self.str(oldPtr, oldLen))
+        const from = self.parentIn(a, self.str(oldPtr, oldLen))
         if (typeof from === 'number') return from === wasi.ERRNO_EXIST ? wasi.ERRNO_BUSY : from
-        const to = view.parent(b.mountRoot, b.path, self.str(newPtr, newLen))
+        const to = self.parentIn(b, self.str(newPtr, newLen))
         if (typeof to === 'number') return to === wasi.ERRNO_EXIST ? wasi.ERRNO_BUSY : to
         const moving = view.child(from.dir, from.name)
         if (moving === undefined) return wasi.ERRNO_NOENT

@@ -40,7 +40,7 @@ function run(request: RunRequest, port: MessagePort): RunResult {
     new StdinFd(reader, request.tty),
     new OutputFd(out(1), request.tty),
     new OutputFd(out(2), request.tty),
-    ...views.map(({ view, preopen }) => new DirFd(view, view.base, [], view.root, preopen.guestPath)),
+    ...views.filter(({ preopen }) => !preopen.hidden).map(({ view, preopen }) => new DirFd(view, view.base, [], view.root, preopen.guestPath, undefined, preopen.confined === true)),
   ]
   const host = new WasiHost(request.args, request.env, fds, stop)
   const t0 = performance.now()
