@@ -19,8 +19,14 @@ import { type Identity, UserError, resolveIdentity } from './user.js'
 const START_DEADLINE_MS = 60_000
 /** After a SIGKILL the guest has this long to report the exit before the machine is torn down. */
 const KILL_GRACE_MS = 3_000
-/** How long a command runs interpreted before v86's JIT is switched on (see enableJit). */
-const JIT_AFTER_COMMAND_MS = 300
+/**
+ * How long a command runs interpreted before v86's JIT is switched on (see enableJit). A
+ * program's start (the dynamic loader, libc and interpreter init) runs lots of code once,
+ * and compiling it costs more than interpreting it: `python3 -c 'print(42)'` in Debian from
+ * the CLI took ~2.9 s with the JIT on after 300 ms, ~1.9 s after 1 s, ~1.6 s never. A hot
+ * loop pays the wait: a 16 MiB sha256 with busybox ~2.9 s → ~3.2 s. 1 s is the middle.
+ */
+const JIT_AFTER_COMMAND_MS = 1_000
 const STDIN_CHUNK = 8 * 1024
 /**
  * Unacknowledged stdin bytes (and frames) allowed in flight. The guest's tty drops input it
