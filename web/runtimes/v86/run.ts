@@ -9,6 +9,7 @@ import { RunBase } from '../run-base.js'
 import type { ExitStatus, RunSpec } from '../runtime.js'
 import type { V86Assets } from './assets.js'
 import { findCommand } from './command-path.js'
+import type { ContentMemo } from './file-prefetch.js'
 import { type RootFsStorage, type V86Fs, loadImage, readBack } from './filesystem.js'
 import { type Emulator, StateError, enableJit, machineStateKey, startMachine } from './machine.js'
 import { type GuestFrame, FrameReader, decodeWaitStatus, encodeFrame, encodeSpec, fields, signalNumber } from './protocol.js'
@@ -44,6 +45,8 @@ export interface V86RunOptions {
   memoryBytes: number
   /** Boot from scratch even if a saved state exists (and don't save one). */
   cold: boolean
+  /** Where lazily-loaded file contents are kept across opens and runs. */
+  memo?: ContentMemo
   log?: (message: string) => void
 }
 
@@ -98,6 +101,11 @@ export class V86Run extends RunBase {
   async files(): Promise<RootFs> {
     if (!this.fs || !this.storage) throw new Error('this v86 run has no filesystem yet: wait until it has started')
     return readBack(this.fs, this.storage)
+  }
+
+  /** Image paths of the lazily-loaded files the guest has read (see file-prefetch.ts). */
+  readPaths(): string[] {
+    return this.storage?.readPaths() ?? []
   }
 
   write(data: Uint8Array | string): void {
@@ -225,7 +233,7 @@ export class V86Run extends RunBase {
     if (this.stopping) return
 
     this.fs = emulator.fs9p
-    this.storage = loadImage(emulator.fs9p, this.o.rootFs)
+    this.storage = loadImage(emulator.fs9p, this.o.rootFs, this.o.memo)
     const { argv, env, cwd, user } = this.o.process
     const seed = globalThis.crypto.getRandomValues(new Uint8Array(32))
     const withTerm = this.tty && !env.some((e) => e.startsWith('TERM=')) ? [...env, 'TERM=xterm-256color'] : env
