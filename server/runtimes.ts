@@ -21,12 +21,15 @@ export async function hostRuntime(kind: HostRuntimeKind, store: Store): Promise<
       return nodeWasiRuntime()
     }
     case 'v86': {
-      const [{ V86Runtime }, { nodeV86Assets }, { join }] = await Promise.all([
+      const [{ V86Runtime }, { nodeV86Assets }, { TreeCache }, { join }] = await Promise.all([
         import('../web/runtimes/v86/index.js'),
         import('./v86/node-assets.js'),
+        import('./v86/tree-cache.js'),
         import('node:path'),
       ])
-      return new V86Runtime({ assets: nodeV86Assets({ cacheDir: join(store.home, 'cache', 'v86') }) })
+      // Image trees from per-layer indexes kept on disk: a big layer is not re-read each run.
+      const trees = new TreeCache(join(store.home, 'cache', 'v86-trees'))
+      return new V86Runtime({ assets: nodeV86Assets({ cacheDir: join(store.home, 'cache', 'v86') }), rootFs: (image) => trees.rootFs(image) })
     }
   }
 }

@@ -10,5 +10,6 @@ export const benches: readonly BenchEntry[] = [
   { name: 'native-start', run: async () => (await import('./native-start.js')).nativeStartBench() },
   { name: 'wasi', run: async () => (await import('./wasi.js')).benchWasi() },
   { name: 'v86', run: async () => (await import('./v86.js')).benchV86() },
+  { name: 'v86-debian', run: async () => (await import('./v86-debian.js')).benchV86Debian() },
   { name: 'serve', run: async () => (await import('./serve.js')).benchServe() },
 ]

@@ -4,6 +4,7 @@
 
 import { StateMemo, onceRetrying, type SavedState, type V86Assets } from './assets.js'
 import { V86Runtime } from './runtime.js'
+import { localStorageRecorder } from './file-prefetch.js'
 
 export interface BrowserV86AssetsOptions {
   /** Where dist/guest is served (bzImage, bios.bin, states/); default `guest/` beside the page. */
@@ -69,7 +70,8 @@ export function browserV86Assets(options: BrowserV86AssetsOptions = {}): V86Asse
 
 /** The v86 runtime wired for a page or a worker. */
 export function browserV86Runtime(options: BrowserV86AssetsOptions = {}): V86Runtime {
-  return new V86Runtime({ assets: browserV86Assets(options), log: (m) => console.info(`v86: ${m}`) })
+  // Records in localStorage: a command run on an earlier visit fetches its files ahead.
+  return new V86Runtime({ assets: browserV86Assets(options), recorder: localStorageRecorder(), log: (m) => console.info(`v86: ${m}`) })
 }
 
 function openDb(name: string): Promise<IDBDatabase | undefined> {

@@ -7,6 +7,7 @@
 // inodes and reuses the image's FileData for everything the guest did not touch.
 
 import { type DirNode, type FileData, type FileNode, type Node, RootFs, fileSize } from '../../oci/rootfs.js'
+import type { ContentMemo } from './file-prefetch.js'
 
 const S_IFMT = 0o170000
 const S_IFDIR = 0o040000
@@ -56,16 +57,27 @@ export class RootFsStorage implements V86FileStorage {
   private readonly byKey = new Map<string, FileData>()
   private readonly keys = new Map<FileNode, string>()
   private readonly loaded = new Map<string, Promise<Uint8Array>>()
+  private readonly pathOf = new Map<string, string>()
+  private readonly readKeys = new Set<string>()
+
+  /** `memo`: lazily-loaded contents kept beyond a close (and across runs), see file-prefetch.ts. */
+  constructor(private readonly memo?: ContentMemo) {}
 
   /** One key per FileNode, so hardlinked names share contents (and a loaded copy). */
-  keyFor(node: FileNode): string {
+  keyFor(node: FileNode, path?: string): string {
     let key = this.keys.get(node)
     if (key === undefined) {
       key = `f${this.keys.size}`
       this.keys.set(node, key)
       this.byKey.set(key, node.data)
+      if (path !== undefined) this.pathOf.set(key, path)
     }
     return key
+  }
+
+  /** Image paths of the lazily-loaded files the guest has read so far, in first-read order. */
+  readPaths(): string[] {
+    return [...this.readKeys].map((k) => this.pathOf.get(k)).filter((p): p is string => p !== undefined)
   }
 
   dataFor(key: string): FileData | undefined {
@@ -81,7 +93,8 @@ export class RootFsStorage implements V86FileStorage {
     } else {
       let loading = this.loaded.get(key)
       if (loading === undefined) {
-        loading = data.load()
+        this.readKeys.add(key)
+        loading = this.memo ? this.memo.load(data) : data.load()
         this.loaded.set(key, loading)
         loading.catch(() => this.loaded.delete(key)) // a failed fetch may succeed next time
       }
@@ -104,19 +117,19 @@ export class RootFsStorage implements V86FileStorage {
 /** The image's tree as v86's JSON, registering each file's contents with `storage`. */
 export function toFs9pJson(root: RootFs, storage: RootFsStorage): Fs9pJson {
   let size = 0
-  const entries = (dir: DirNode): Fs9pEntry[] => {
+  const entries = (dir: DirNode, at: string): Fs9pEntry[] => {
     const out: Fs9pEntry[] = []
     for (const name of [...dir.entries.keys()].sort()) {
       const node = dir.entries.get(name)!
       const head = [name, 0, node.mtime, node.mode & 0o7777, node.uid, node.gid] as const
       switch (node.kind) {
         case 'dir':
-          out.push([head[0], 0, head[2], head[3] | S_IFDIR, head[4], head[5], entries(node)])
+          out.push([head[0], 0, head[2], head[3] | S_IFDIR, head[4], head[5], entries(node, `${at}${name}/`)])
           break
         case 'file': {
           const bytes = fileSize(node.data)
           size += bytes
-          out.push([head[0], bytes, head[2], head[3] | S_IFREG, head[4], head[5], storage.keyFor(node)])
+          out.push([head[0], bytes, head[2], head[3] | S_IFREG, head[4], head[5], storage.keyFor(node, `${at}${name}`)])
           break
         }
         case 'symlink':
@@ -126,12 +139,12 @@ export function toFs9pJson(root: RootFs, storage: RootFsStorage): Fs9pJson {
     }
     return out
   }
-  return { version: 3, size, fsroot: entries(root.root) }
+  return { version: 3, size, fsroot: entries(root.root, '/') }
 }
 
 /** Loads the image into an (empty) v86 FS; the root directory takes the image root's metadata. */
-export function loadImage(fs: V86Fs, root: RootFs): RootFsStorage {
-  const storage = new RootFsStorage()
+export function loadImage(fs: V86Fs, root: RootFs, memo?: ContentMemo): RootFsStorage {
+  const storage = new RootFsStorage(memo)
   fs.storage = storage
   fs.load_from_json(toFs9pJson(root, storage))
   const top = fs.inodes[0]

@@ -9,6 +9,7 @@ import { RunBase } from '../run-base.js'
 import type { ExitStatus, RunSpec } from '../runtime.js'
 import type { V86Assets } from './assets.js'
 import { findCommand } from './command-path.js'
+import type { ContentMemo } from './file-prefetch.js'
 import { type RootFsStorage, type V86Fs, loadImage, readBack } from './filesystem.js'
 import { type Emulator, StateError, enableJit, machineStateKey, startMachine } from './machine.js'
 import { type GuestFrame, FrameReader, decodeWaitStatus, encodeFrame, encodeSpec, fields, signalNumber } from './protocol.js'
@@ -19,8 +20,14 @@ import { type Identity, UserError, resolveIdentity } from './user.js'
 const START_DEADLINE_MS = 60_000
 /** After a SIGKILL the guest has this long to report the exit before the machine is torn down. */
 const KILL_GRACE_MS = 3_000
-/** How long a command runs interpreted before v86's JIT is switched on (see enableJit). */
-const JIT_AFTER_COMMAND_MS = 300
+/**
+ * How long a command runs interpreted before v86's JIT is switched on (see enableJit). A
+ * program's start (the dynamic loader, libc and interpreter init) runs lots of code once,
+ * and compiling it costs more than interpreting it: `python3 -c 'print(42)'` in Debian from
+ * the CLI took ~2.9 s with the JIT on after 300 ms, ~1.9 s after 1 s, ~1.6 s never. A hot
+ * loop pays the wait: a 16 MiB sha256 with busybox ~2.9 s → ~3.2 s. 1 s is the middle.
+ */
+const JIT_AFTER_COMMAND_MS = 1_000
 const STDIN_CHUNK = 8 * 1024
 /**
  * Unacknowledged stdin bytes (and frames) allowed in flight. The guest's tty drops input it
@@ -38,6 +45,8 @@ export interface V86RunOptions {
   memoryBytes: number
   /** Boot from scratch even if a saved state exists (and don't save one). */
   cold: boolean
+  /** Where lazily-loaded file contents are kept across opens and runs. */
+  memo?: ContentMemo
   log?: (message: string) => void
 }
 
@@ -92,6 +101,11 @@ export class V86Run extends RunBase {
   async files(): Promise<RootFs> {
     if (!this.fs || !this.storage) throw new Error('this v86 run has no filesystem yet: wait until it has started')
     return readBack(this.fs, this.storage)
+  }
+
+  /** Image paths of the lazily-loaded files the guest has read (see file-prefetch.ts). */
+  readPaths(): string[] {
+    return this.storage?.readPaths() ?? []
   }
 
   write(data: Uint8Array | string): void {
@@ -219,7 +233,7 @@ export class V86Run extends RunBase {
     if (this.stopping) return
 
     this.fs = emulator.fs9p
-    this.storage = loadImage(emulator.fs9p, this.o.rootFs)
+    this.storage = loadImage(emulator.fs9p, this.o.rootFs, this.o.memo)
     const { argv, env, cwd, user } = this.o.process
     const seed = globalThis.crypto.getRandomValues(new Uint8Array(32))
     const withTerm = this.tty && !env.some((e) => e.startsWith('TERM=')) ? [...env, 'TERM=xterm-256color'] : env

@@ -8,6 +8,7 @@ import { type Platform, formatPlatform } from '../../oci/platform.js'
 import type { RootFs } from '../../oci/rootfs.js'
 import { type Availability, type Run, type RunImage, type RunSpec, type Runtime, resolveProcess } from '../runtime.js'
 import type { V86Assets } from './assets.js'
+import { ContentMemo, MAX_RECORDED_FILES, type ReadRecorder, memoryRecorder, prefetch, recordKey } from './file-prefetch.js'
 import { DEFAULT_MEMORY_BYTES, machineStateKey } from './machine.js'
 import { V86Run } from './run.js'
 
@@ -24,6 +25,13 @@ export interface V86RuntimeOptions {
    * and merging whole layers (buildRootFs).
    */
   rootFs?: (image: RunImage) => Promise<RootFs>
+  /**
+   * Where the files each command read are recorded, so its next run fetches them ahead
+   * (file-prefetch.ts); default: in memory. A page passes localStorageRecorder().
+   */
+  recorder?: ReadRecorder
+  /** Bytes of lazily-loaded file contents kept across runs (default DEFAULT_MEMO_BYTES). */
+  memoBytes?: number
   log?: (message: string) => void
 }
 
@@ -35,8 +43,13 @@ function defaultTree(image: RunImage): Promise<RootFs> {
 export class V86Runtime implements Runtime {
   readonly kind = 'v86' as const
   private readonly trees = new Map<string, Promise<RootFs>>()
+  private readonly memo: ContentMemo
+  private readonly recorder: ReadRecorder
 
-  constructor(private readonly options: V86RuntimeOptions) {}
+  constructor(private readonly options: V86RuntimeOptions) {
+    this.memo = new ContentMemo(options.memoBytes)
+    this.recorder = options.recorder ?? memoryRecorder()
+  }
 
   async available(): Promise<Availability> {
     if (typeof WebAssembly === 'undefined') return { ok: false, reason: 'this JavaScript engine has no WebAssembly' }
@@ -75,7 +88,11 @@ export class V86Runtime implements Runtime {
         .then((key) => assets.loadState(key))
         .catch(() => {})
     }
+    const record = recordKey(spec.image.digest, process.argv)
+    const recorded = this.recorder.get(record).catch(() => undefined)
     const rootFs = await this.tree(spec.image)
+    // What this command read last time, fetched while the machine restores.
+    void recorded.then((paths) => paths && prefetch(rootFs, paths, this.memo)).catch(() => {})
     const run = new V86Run({
       assets: this.options.assets,
       rootFs,
@@ -83,9 +100,14 @@ export class V86Runtime implements Runtime {
       process,
       memoryBytes,
       cold: spec.options?.cold === true,
+      memo: this.memo,
       ...(this.options.log ? { log: this.options.log } : {}),
     })
     void run.boot()
+    void run.exit.then(() => {
+      const paths = run.readPaths()
+      if (paths.length > 0 && paths.length <= MAX_RECORDED_FILES) return this.recorder.set(record, paths)
+    }).catch(() => {})
     return run
   }
 
