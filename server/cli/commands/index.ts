@@ -9,6 +9,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'inspect', summary: 'show an image: index, manifests, config, layers, platforms', load: async () => (await import('./inspect.js')).command },
   { name: 'pull', summary: 'fetch an image from a registry into the store', load: async () => (await import('./pull.js')).command },
   { name: 'load', summary: 'add images from a docker save tarball, an OCI archive or an OCI layout', load: async () => (await import('./load.js')).command },
+  { name: 'build', summary: 'build an image from a Dockerfile; each RUN runs in a native container', load: async () => (await import('./build.js')).command },
   { name: 'run', summary: 'run an image as a v86 VM, a WASI module or a native container', load: async () => (await import('./run.js')).command },
   { name: 'rmi', summary: 'forget image names (blobs stay until prune)', load: async () => (await import('./rmi.js')).command },
   { name: 'prune', summary: 'remove blobs and unpacked layers no image uses', load: async () => (await import('./prune.js')).command },
