@@ -107,7 +107,6 @@ export function parseDockerfile(source: string, file = 'Dockerfile'): ParsedDock
       if (firstArg !== undefined) args = args.slice(args.indexOf(firstArg)).trim()
       else args = ''
     }
-    if (/^RUN$/.test(kw) && /^--\w/.test(args)) fail(`${args.split(/\s/)[0]} is not supported (no --mount, --network or --security for RUN)`)
     if (args === '') fail('needs arguments')
     const inst: Instruction = { keyword: kw, line, args, flags, text }
     if (JSON_FORM.includes(kw) && args.startsWith('[')) {

@@ -10,6 +10,8 @@ export function processWords(text: string, vars: ReadonlyMap<string, string>, es
   const words: string[] = []
   let word = ''
   let inWord = false
+  /** A quote makes a word even when it ends up empty (`""`); an empty expansion alone does not. */
+  let quoted = false
   let i = 0
   const peek = () => text[i]
   const readVar = (): string => {
@@ -52,9 +54,10 @@ export function processWords(text: string, vars: ReadonlyMap<string, string>, es
   while (i < text.length) {
     const c = peek()!
     if (/\s/.test(c)) {
-      if (inWord) words.push(word)
+      if (inWord && (word !== '' || quoted)) words.push(word)
       word = ''
       inWord = false
+      quoted = false
       i++
       continue
     }
@@ -65,6 +68,7 @@ export function processWords(text: string, vars: ReadonlyMap<string, string>, es
       continue
     }
     if (c === "'") {
+      quoted = true
       i++
       const end = text.indexOf("'", i)
       if (end < 0) throw new SubstitutionError(`unmatched ' in ${JSON.stringify(text)}`)
@@ -73,6 +77,7 @@ export function processWords(text: string, vars: ReadonlyMap<string, string>, es
       continue
     }
     if (c === '"') {
+      quoted = true
       i++
       while (i < text.length && text[i] !== '"') {
         if (text[i] === escape && i + 1 < text.length && ['"', '$', escape].includes(text[i + 1]!)) {
@@ -95,7 +100,7 @@ export function processWords(text: string, vars: ReadonlyMap<string, string>, es
     word += c
     i++
   }
-  if (inWord) words.push(word)
+  if (inWord && (word !== '' || quoted)) words.push(word)
   return words
 }
 
