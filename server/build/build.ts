@@ -12,7 +12,9 @@ import { imageDocuments } from '../../web/build/image-documents.js'
 import { toChangeSet } from '../../web/runtimes/remote/changes.js'
 import { OCI_MANIFEST } from '../../web/oci/media-types.js'
 import type { Platform } from '../../web/oci/platform.js'
-import type { Runtime } from '../../web/runtimes/runtime.js'
+import type { Run, Runtime } from '../../web/runtimes/runtime.js'
+import { diffTrees } from '../../web/oci/changes.js'
+import type { RootFs } from '../../web/oci/rootfs.js'
 import type { NativeRun } from '../native/run.js'
 import { storeNameFor } from '../store/names.js'
 import type { Store } from '../store/store.js'
@@ -64,21 +66,30 @@ export async function buildImage(store: Store, opts: NodeBuildOptions): Promise<
       async putLayer(layer) {
         await store.putBytes(tmp, layer.blob, { digest: layer.digest, size: layer.size })
       },
-      async run(runtime, spec, onRun) {
-        const run = await runtime.start({ ...spec, options: { keepChanges: true } })
+      async run(runtime, spec, onRun, lower) {
+        const native = runtime.kind === 'native'
+        const run = await runtime.start({ ...spec, options: native ? { keepChanges: true } : {} })
         onRun(run)
         run.closeStdin()
         const status = await run.exit
-        const native = run as NativeRun
-        if (typeof native.changes !== 'function') throw new Error(`the ${runtime.kind} runtime cannot report a run's changes for a build`)
-        if (status.code !== 0 || status.reason !== 'exited') {
-          native.discard()
-          return { code: status.code || 1, ...(status.message ? { message: status.message } : {}), changes: { entries: [] } }
+        const failed = status.code !== 0 || status.reason !== 'exited'
+        const result = { code: failed ? status.code || 1 : 0, ...(status.message ? { message: status.message } : {}) }
+        if (native) {
+          const kept = run as NativeRun
+          if (failed) {
+            kept.discard()
+            return { ...result, changes: { entries: [] } }
+          }
+          const wire = await kept.changes({ fileBytes: MAX_STEP_BYTES, totalBytes: MAX_STEP_BYTES })
+          const cut = wire.entries.find((e) => e.kind === 'file' && e.data === undefined)
+          if (cut) throw new Error(`a RUN step wrote more than ${MAX_STEP_BYTES >> 20} MiB of files (${cut.path} among them): the native build keeps at most that much a step`)
+          return { ...result, changes: toChangeSet(wire) }
         }
-        const wire = await native.changes({ fileBytes: MAX_STEP_BYTES, totalBytes: MAX_STEP_BYTES })
-        const cut = wire.entries.find((e) => e.kind === 'file' && e.data === undefined)
-        if (cut) throw new Error(`a RUN step wrote more than ${MAX_STEP_BYTES >> 20} MiB of files (${cut.path} among them): the native build keeps at most that much a step`)
-        return { code: 0, changes: toChangeSet(wire) }
+        // A VM's run: its filesystem afterwards, compared with the tree it started on.
+        const withFiles = run as Run & { files?: () => Promise<RootFs> }
+        if (typeof withFiles.files !== 'function') throw new Error(`the ${runtime.kind} runtime cannot report a run's files for a build`)
+        if (failed) return { ...result, changes: { entries: [] } }
+        return { ...result, changes: await diffTrees(lower, await withFiles.files()) }
       },
       cache,
     }

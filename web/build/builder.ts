@@ -58,8 +58,8 @@ export interface BuildHost {
   blob(digest: string): Promise<Uint8Array>
   /** Makes a written layer's blob readable through blob() (and by the runtime). */
   putLayer(layer: WrittenLayer): Promise<void>
-  /** Runs a RUN step's process and returns what it changed. */
-  run(runtime: Runtime, spec: Parameters<Runtime['start']>[0], onRun: (run: Run) => void): Promise<{ code: number; message?: string; changes: ChangeSet }>
+  /** Runs a RUN step's process and returns what it changed from `lower`, the tree it started on. */
+  run(runtime: Runtime, spec: Parameters<Runtime['start']>[0], onRun: (run: Run) => void, lower: RootFs): Promise<{ code: number; message?: string; changes: ChangeSet }>
   cache?: {
     get(key: string): Promise<ImageState | undefined>
     put(key: string, state: ImageState): Promise<void>
@@ -392,8 +392,10 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
           const k = await keyOf([key, text, [...runArgs].sort(), state.config.Env ?? [], state.config.User ?? '', state.config.WorkingDir ?? '', formatPlatform(state.platform)])
           const next = await step(inst, text, k, async () => {
             const lower = await treeOf(state)
+            // Runtimes reuse a merged tree per image digest: name this one by its layers.
+            const image = { ...runImage(state, `build step ${n}`), digest: await keyOf(state.layers.map((l) => l.digest)) }
             const spec = {
-              image: runImage(state, `build step ${n}`),
+              image,
               entrypoint: argv,
               cmd: [],
               env: [...configEnv(runArgs), ...(env.has('PATH') ? [] : [`PATH=${DEFAULT_PATH}`])],
@@ -404,7 +406,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
             const current = n
             const res = await host.run(opts.runtime, spec, (run) => {
               run.onOutput((chunk) => opts.onEvent?.({ type: 'output', n: current, stream: chunk.stream, data: chunk.data }))
-            })
+            }, lower)
             if (res.code !== 0) {
               const why = res.message ? ` (${res.message})` : ''
               fail(inst, `${text.slice(0, 80)} returned a non-zero code: ${res.code}${why}; a build's RUN has no network, if the command needed one`)

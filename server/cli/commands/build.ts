@@ -3,8 +3,8 @@ import type { Command } from '../command.js'
 
 export const command: Command = {
   name: 'build',
-  summary: 'build an image from a Dockerfile; each RUN runs in a native container',
-  usage: '[-t NAME:TAG]… [-f FILE] [--build-arg K=V]… [--target STAGE] [--platform P] [--runtime native] [--no-cache] [--progress plain|tty] CONTEXT',
+  summary: 'build an image from a Dockerfile; each RUN runs in a native container or the v86 VM',
+  usage: '[-t NAME:TAG]… [-f FILE] [--build-arg K=V]… [--target STAGE] [--platform P] [--runtime native|v86] [--no-cache] [--progress plain|tty] CONTEXT',
   description: [
     'As `docker build`: one line per step, CACHED for a step taken from the build cache, the time',
     'of each step, then the image digest and its names. RUN steps have no network. The cache key',
@@ -19,7 +19,7 @@ export const command: Command = {
     { name: 'build-arg', value: true, repeat: true, placeholder: 'K=V', description: 'set a build argument' },
     { name: 'target', value: true, placeholder: 'STAGE', description: 'build up to this stage' },
     { name: 'platform', value: true, placeholder: 'P', description: 'the platform to build for (default linux/386)' },
-    { name: 'runtime', short: 'r', value: true, placeholder: 'R', description: 'where RUN steps run: native (v86 not yet)' },
+    { name: 'runtime', short: 'r', value: true, placeholder: 'R', description: 'where RUN steps run: native or v86 (same digests)' },
     { name: 'no-cache', description: 'run every step, ignoring the build cache' },
     { name: 'progress', value: true, placeholder: 'plain|tty', description: 'output style (plain: one line per event)' },
     { name: 'quiet', short: 'q', description: 'print only the image digest' },
@@ -31,7 +31,8 @@ export const command: Command = {
     const { hostRuntime, parseRuntimeKind } = await import('../../runtimes.js')
     const { DockerfileError } = await import('../../../web/build/dockerfile.js')
     const kind = parseRuntimeKind(stringOption(args, 'runtime') ?? 'native')
-    if (kind !== 'native') throw new UsageError(`--runtime ${kind}: boxplay build runs RUN steps natively only so far`, 'build')
+    if (kind === 'wasi') throw new UsageError('--runtime wasi: RUN steps need a Linux shell; use native or v86', 'build')
+    if (kind === 'v86') (await import('../../v86/node-assets.js')).tuneV8ForV86()
     const progress = stringOption(args, 'progress') ?? 'plain'
     if (progress !== 'plain' && progress !== 'tty' && progress !== 'auto') throw new UsageError(`--progress takes plain or tty, not ${progress}`, 'build')
     const buildArgs = new Map<string, string>()
@@ -87,6 +88,11 @@ export const command: Command = {
     out.write(`#${result.steps + 1} writing image ${result.digest} done (${result.cached} of ${result.steps} steps cached, ${((Date.now() - started) / 1000).toFixed(1)}s)\n`)
     for (const name of result.names) out.write(`#${result.steps + 1} naming to ${name} done\n`)
     ctx.stdout.write(`${result.digest}\n`)
+    if (kind === 'v86') {
+      // The emulator keeps timers alive; the build is over, so leave once states are written.
+      await (await import('../../v86/node-assets.js')).stateWritesSettled()
+      if (ctx.stdout === process.stdout) await new Promise<void>((r) => ctx.stdout.write('', () => r())).then(() => process.exit(0))
+    }
     return 0
   },
 }
