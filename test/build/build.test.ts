@@ -194,7 +194,7 @@ describe('boxplay build: stages and errors', () => {
     const ctx = context({ Dockerfile: 'FROM busybox\nRUN echo before\nRUN wget -q -O- http://example.com/ > /x\n' })
     const r = boxplay(home, ['build', '-t', 'broken:1', ctx])
     expect(r.code).not.toBe(0)
-    expect(r.stderr).toMatch(/Dockerfile:3: RUN: .*returned a non-zero code: \d+.*no network/)
+    expect(r.stderr).toMatch(/Dockerfile:3: RUN: .*returned a non-zero code: \d+: a build's RUN has no network/)
     expect(boxplay(home, ['images']).stdout).not.toContain('broken')
     expect(readdirSync(join(home, 'tmp'))).toEqual([])
   })

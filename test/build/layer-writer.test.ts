@@ -83,16 +83,16 @@ describe('change sets', () => {
     upper.mkdirp('/etc')
     upper.mkdirp('/tmp', { mtime: 99 })
     ;(upper.get('/etc') as { entries: Map<string, unknown> }).entries.set('new', { kind: 'file', mode: 0o600, uid: 0, gid: 0, mtime: 5, data: text('y') })
-    const diff = buildChanges(await diffTrees(lower, upper), lower)
+    const diff = await buildChanges(await diffTrees(lower, upper), lower)
     expect(diff.entries.map((e) => `${e.kind} ${e.path}`)).toEqual(['dir /etc', 'deleted /etc/gone', 'file /etc/new'])
     const again = applyChangeSet(lower, diff)
     expect([...again.walk()].map(([p]) => p)).toEqual(['/etc', '/etc/new', '/tmp'])
   })
 
-  it('drops what the runtime provides and directories that only got a new mtime', () => {
+  it('drops what the runtime provides and directories that only got a new mtime', async () => {
     const lower = new RootFs()
     lower.mkdirp('/etc')
-    const kept = buildChanges({
+    const kept = await buildChanges({
       entries: [
         { path: '/dev', kind: 'dir', ...meta },
         { path: '/etc', kind: 'dir', ...meta },

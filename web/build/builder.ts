@@ -105,6 +105,8 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 /** Build args Docker predefines: usable without an ARG, kept out of the cache key unless used. */
 const PREDEFINED_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'ftp_proxy', 'no_proxy']
 const encoder = new TextEncoder()
+/** What commands print when they need the network a build step does not have. */
+const NETWORK_FAILURE = /bad address|could not resolve|name resolution|network is unreachable|temporary failure in name|connection refused|no route to host/i
 
 async function keyOf(parts: readonly unknown[]): Promise<string> {
   return digestOf(encoder.encode(JSON.stringify(parts)))
@@ -404,14 +406,19 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
               hostname: 'buildkitsandbox',
             }
             const current = n
+            let tail = ''
             const res = await host.run(opts.runtime, spec, (run) => {
-              run.onOutput((chunk) => opts.onEvent?.({ type: 'output', n: current, stream: chunk.stream, data: chunk.data }))
+              run.onOutput((chunk) => {
+                tail = (tail + new TextDecoder().decode(chunk.data)).slice(-4096)
+                opts.onEvent?.({ type: 'output', n: current, stream: chunk.stream, data: chunk.data })
+              })
             }, lower)
             if (res.code !== 0) {
               const why = res.message ? ` (${res.message})` : ''
-              fail(inst, `${text.slice(0, 80)} returned a non-zero code: ${res.code}${why}; a build's RUN has no network, if the command needed one`)
+              const network = NETWORK_FAILURE.test(tail) ? ': a build\'s RUN has no network (only loopback)' : ''
+              fail(inst, `${text.slice(0, 80)} returned a non-zero code: ${res.code}${why}${network}`)
             }
-            const changes = buildChanges(res.changes, lower)
+            const changes = await buildChanges(res.changes, lower)
             const s = changes.entries.length > 0 ? await addLayer(state, changes) : state
             return withHistory(s, text, changes.entries.length === 0)
           })

@@ -80,31 +80,67 @@ function under(path: string, prefixes: readonly string[]): boolean {
 const sameMeta = (a: Meta, b: Meta): boolean => a.mode === b.mode && a.uid === b.uid && a.gid === b.gid
 
 /**
- * The change set a build keeps from a run: without what the runtime itself put there
- * (RUNTIME_PROVIDED, as BuildKit drops its mounts), and without directories that only
- * carry a new mtime (overlayfs copies a directory up whenever something in it is touched;
- * a tree diff sees a changed mtime). Both runtimes' reports then agree on the same run.
+ * The change set a build keeps from a run, in one canonical form whatever runtime reported
+ * it, so native and v86 builds of the same step give the same layer:
+ *   - without what the runtime itself put there (RUNTIME_PROVIDED, as BuildKit drops its
+ *     mounts);
+ *   - opaque directories spelt out as deletions of what the lower tree had there (overlayfs
+ *     marks a removed-and-remade directory opaque; a tree diff sees deletions);
+ *   - without files, links and directories equal to the lower tree's (mode, owner, bytes or
+ *     target; mtimes aside): overlayfs copies up what is merely opened or touched, a tree diff
+ *     does not see it. A directory stays when something below it stays.
  * `lower` is the tree the run started from.
  */
-export function buildChanges(changes: ChangeSet, lower: RootFs): ChangeSet {
-  const kept = changes.entries.filter((e) => !under(e.path, RUNTIME_PROVIDED))
-  // A directory stays when it is new, its mode/owner changed, it is opaque, or something
-  // below it stays. Walk from the end: children come after their directory in pre-order.
+export async function buildChanges(changes: ChangeSet, lower: RootFs): Promise<ChangeSet> {
+  const entries = changes.entries.filter((e) => !under(e.path, RUNTIME_PROVIDED))
+  const paths = new Set(entries.map((e) => e.path))
+  // Opaque directories → explicit deletions of the lower entries not made again.
+  const expanded: Change[] = []
+  const hidden = new Set<string>()
+  for (const e of entries) {
+    if (e.kind === 'dir' && (e.opaque || [...hidden].some((h) => e.path.startsWith(`${h}/`)))) {
+      const old = lower.lookup(e.path, false)
+      const { opaque: _opaque, ...plain } = e
+      expanded.push(plain)
+      if (old?.kind === 'dir') {
+        hidden.add(e.path)
+        for (const name of [...old.entries.keys()].sort()) {
+          const child = `${e.path}/${name}`
+          if (!paths.has(child)) expanded.push({ path: child, kind: 'deleted' })
+        }
+      }
+      continue
+    }
+    expanded.push(e)
+  }
+  // Pre-order again: a deletion sorts among its siblings.
+  expanded.sort((a, b) => comparePaths(a.path, b.path))
   const needed = new Set<string>()
   const out: Change[] = []
-  for (let i = kept.length - 1; i >= 0; i--) {
-    const e = kept[i]!
+  for (let i = expanded.length - 1; i >= 0; i--) {
+    const e = expanded[i]!
+    const old = lower.lookup(e.path, false)
     let keep = true
-    if (e.kind === 'dir' && !e.opaque && !needed.has(e.path)) {
-      const old = lower.lookup(e.path, false)
-      keep = old?.kind !== 'dir' || !sameMeta(old, e)
-    }
+    if (e.kind === 'deleted') keep = old !== undefined
+    else if (e.kind === 'dir') keep = needed.has(e.path) || old?.kind !== 'dir' || !sameMeta(old, e)
+    else if (e.kind === 'symlink') keep = !(old?.kind === 'symlink' && old.target === e.target && old.uid === e.uid && old.gid === e.gid)
+    else keep = !(old?.kind === 'file' && sameMeta(old, e) && (await sameBytes(old.data, e.data)))
     if (!keep) continue
     out.push(e)
     const parts = splitPath(e.path)
     for (let n = parts.length - 1; n > 0; n--) needed.add(`/${parts.slice(0, n).join('/')}`)
   }
   return { entries: out.reverse() }
+}
+
+/** Pre-order comparison: component by component, so `/a/b` comes right after `/a`. */
+function comparePaths(a: string, b: string): number {
+  const x = splitPath(a)
+  const y = splitPath(b)
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1
+  }
+  return x.length - y.length
 }
 
 /**
@@ -140,7 +176,7 @@ export async function diffTrees(lower: RootFs, upper: RootFs): Promise<ChangeSet
         continue
       }
       if (b.kind === 'symlink') {
-        if (a?.kind === 'symlink' && a.target === b.target && sameMeta(a, b)) continue
+        if (a?.kind === 'symlink' && a.target === b.target && a.uid === b.uid && a.gid === b.gid) continue
         entries.push({ path, kind: 'symlink', ...meta, target: b.target })
         changed = true
         continue
