@@ -63,6 +63,7 @@ export async function buildImage(store: Store, opts: NodeBuildOptions): Promise<
         return { image, configFile: image.configFile }
       },
       blob: (digest) => store.readBlob(digest),
+      hasBlob: async (digest) => store.hasBlob(digest),
       async putLayer(layer) {
         await store.putBytes(tmp, layer.blob, { digest: layer.digest, size: layer.size })
       },

@@ -10,5 +10,6 @@ export const benches: readonly BenchEntry[] = [
   { name: 'native-start', run: async () => (await import('./native-start.js')).nativeStartBench() },
   { name: 'wasi', run: async () => (await import('./wasi.js')).benchWasi() },
   { name: 'v86', run: async () => (await import('./v86.js')).benchV86() },
+  { name: 'build', run: async () => (await import('./build.js')).benchBuild() },
   { name: 'serve', run: async () => (await import('./serve.js')).benchServe() },
 ]

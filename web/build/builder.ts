@@ -56,6 +56,8 @@ export interface BuildHost {
   image(ref: string, platform: Platform): Promise<BaseImage>
   /** Reads a blob (layers of the base images and those the build wrote). */
   blob(digest: string): Promise<Uint8Array>
+  /** Whether a blob is there (a cache entry whose layers were pruned is a miss). */
+  hasBlob(digest: string): Promise<boolean>
   /** Makes a written layer's blob readable through blob() (and by the runtime). */
   putLayer(layer: WrittenLayer): Promise<void>
   /** Runs a RUN step's process and returns what it changed from `lower`, the tree it started on. */
@@ -228,12 +230,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       return made
     }
     const layersPresent = async (s: ImageState): Promise<boolean> => {
-      try {
-        for (const l of s.layers) await host.blob(l.digest)
-        return true
-      } catch {
-        return false
-      }
+      for (const l of s.layers) if (!(await host.hasBlob(l.digest))) return false
+      return true
     }
 
     // FROM

@@ -1,5 +1,6 @@
 import { UsageError, flag, listOption, stringOption } from '../args.js'
 import type { Command } from '../command.js'
+import type { Runtime } from '../../../web/runtimes/runtime.js'
 
 export const command: Command = {
   name: 'build',
@@ -44,9 +45,20 @@ export const command: Command = {
       } else buildArgs.set(a.slice(0, eq), a.slice(eq + 1))
     }
     const store = await ctx.openStore()
-    const runtime = await hostRuntime(kind, store)
-    const available = await runtime.available()
-    if (!available.ok) throw new Error(`the ${kind} runtime is not available here: ${available.reason}`)
+    // Loaded and asked only when a RUN has to run: a fully cached build needs no runtime.
+    let ready: Promise<Runtime> | undefined
+    const load = (): Promise<Runtime> =>
+      (ready ??= hostRuntime(kind, store).then(async (r) => {
+        const a = await r.available()
+        if (!a.ok) throw new Error(`the ${kind} runtime is not available here: ${a.reason}`)
+        return r
+      }))
+    const runtime: Runtime = {
+      kind,
+      available: async () => (await load()).available(),
+      supports: () => true,
+      start: async (spec) => (await load()).start(spec),
+    }
     const quiet = flag(args, 'quiet')
     const out = ctx.stderr
     const started = Date.now()
