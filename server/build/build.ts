@@ -31,7 +31,7 @@ export interface NodeBuildOptions {
   tags: readonly string[]
   buildArgs: ReadonlyMap<string, string>
   target?: string
-  platform: Platform
+  platform?: Platform
   runtime: Runtime
   noCache: boolean
   onEvent?: (e: BuildEvent) => void
@@ -99,7 +99,7 @@ export async function buildImage(store: Store, opts: NodeBuildOptions): Promise<
       dockerfile,
       context,
       runtime: opts.runtime,
-      platform: opts.platform,
+      ...(opts.platform ? { platform: opts.platform } : {}),
       buildArgs: opts.buildArgs,
       ...(opts.target !== undefined ? { target: opts.target } : {}),
       noCache: opts.noCache,

@@ -190,6 +190,32 @@ describe('boxplay build: stages and errors', () => {
     expect(boxplay(home, ['run', 'builder-only', '--', 'cat', '/out/version']).stdout).toBe('v1.0\n')
   })
 
+  it('scopes ARGs as Docker: a global ARG serves FROM, and a stage sees it only once re-declared', () => {
+    const ctx = context({
+      Dockerfile: [
+        'ARG BASE=busybox',
+        'ARG V=outer',
+        'FROM $BASE',
+        'RUN echo "v=[$V]" > /v',
+        'ARG V',
+        'RUN echo "v=[$V]" >> /v',
+        'ARG LOCAL=${V}-local',
+        'ENV FROM_ARG=$LOCAL',
+        'SHELL ["/bin/sh", "-ec"]',
+        'ENTRYPOINT echo "entry $FROM_ARG"; cat /v',
+        'STOPSIGNAL SIGTERM',
+      ].join('\n'),
+    })
+    const r = boxplay(home, ['build', '-t', 'args', ctx])
+    expect(r.code).toBe(0)
+    expect(boxplay(home, ['run', 'args']).stdout).toBe('entry outer-local\nv=[]\nv=[outer]\n')
+    const config = json<Config & { config: { StopSignal?: string } }>(home, json<Manifest>(home, digestOf(r.stdout)).config.digest)
+    expect(config.config.Entrypoint).toEqual(['/bin/sh', '-ec', 'echo "entry $FROM_ARG"; cat /v'])
+    expect(config.config.Cmd).toBeUndefined()
+    expect(config.config.StopSignal).toBe('SIGTERM')
+    expect(config.config.Env).toContain('FROM_ARG=outer-local')
+  })
+
   it('fails a RUN with its line and tags nothing', () => {
     const ctx = context({ Dockerfile: 'FROM busybox\nRUN echo before\nRUN wget -q -O- http://example.com/ > /x\n' })
     const r = boxplay(home, ['build', '-t', 'broken:1', ctx])

@@ -52,8 +52,8 @@ export interface BaseImage {
 }
 
 export interface BuildHost {
-  /** An image from the store for this platform (FROM, COPY --from=IMAGE). */
-  image(ref: string, platform: Platform): Promise<BaseImage>
+  /** An image from the store for this platform, or its default one (FROM, COPY --from=IMAGE). */
+  image(ref: string, platform: Platform | undefined): Promise<BaseImage>
   /** Reads a blob (layers of the base images and those the build wrote). */
   blob(digest: string): Promise<Uint8Array>
   /** Whether a blob is there (a cache entry whose layers were pruned is a miss). */
@@ -79,7 +79,8 @@ export interface BuildOptions {
   dockerfile: ParsedDockerfile
   context: BuildContext
   runtime: Runtime
-  platform: Platform
+  /** Default: each FROM image's own platform (the store's default order), linux/386 for scratch. */
+  platform?: Platform
   buildArgs?: ReadonlyMap<string, string>
   target?: string
   noCache?: boolean
@@ -103,6 +104,8 @@ export class BuildError extends Error {
 }
 
 const DEFAULT_SHELL = ['/bin/sh', '-c']
+/** What `FROM scratch` builds for when no platform is asked: both native and v86 run it. */
+const SCRATCH_PLATFORM: Platform = { os: 'linux', architecture: '386' }
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 /** Build args Docker predefines: usable without an ARG, kept out of the cache key unless used. */
 const PREDEFINED_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'ftp_proxy', 'no_proxy']
@@ -249,8 +252,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       opts.onEvent?.({ type: 'step', n, total, stage: stageLabel, text: `FROM ${baseName}` })
       opts.onEvent?.({ type: 'done', n, ms: 0 })
     } else if (baseName === 'scratch') {
-      state = { platform: stagePlatform, config: {}, layers: [], history: [], epoch: 0, shell: DEFAULT_SHELL }
-      key = await keyOf(['FROM', 'scratch', formatPlatform(stagePlatform)])
+      state = { platform: stagePlatform ?? SCRATCH_PLATFORM, config: {}, layers: [], history: [], epoch: 0, shell: DEFAULT_SHELL }
+      key = await keyOf(['FROM', 'scratch', formatPlatform(state.platform)])
       n++
       opts.onEvent?.({ type: 'step', n, total, stage: stageLabel, text: 'FROM scratch' })
       opts.onEvent?.({ type: 'done', n, ms: 0 })
@@ -433,7 +436,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
           const chmod = inst.flags.get('chmod')
           if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod)) fail(inst, `--chmod=${chmod}: give octal permissions, e.g. 0755`)
           const from = inst.flags.get('from')
-          const picked = await pickSources(inst, sources, from)
+          const picked = await pickSources(inst, sources, from, state.platform)
           const destAbs = dest.startsWith('/') ? dest : `${(state.config.WorkingDir || '/').replace(/\/$/, '')}/${dest}`
           const contentKey = await keyOf(await Promise.all(picked.map(async (p) => [p.rel, p.kind, p.mode, p.target ?? '', p.data ? await digestOf(await dataBytes(p.data)) : ''])))
           const flagText = [...inst.flags].map(([f, v]) => `--${f}=${v}`).join(' ')
@@ -494,7 +497,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     target?: string
   }
 
-  async function pickSources(inst: Instruction, sources: readonly string[], from: string | undefined): Promise<Picked[]> {
+  async function pickSources(inst: Instruction, sources: readonly string[], from: string | undefined, forPlatform: Platform): Promise<Picked[]> {
     let entries: { path: string; node: Pick<Picked, 'kind' | 'mode' | 'uid' | 'gid' | 'data' | 'target'> }[]
     if (from === undefined) {
       entries = opts.context.entries.map((e: ContextEntry) => ({ path: e.path, node: { kind: e.kind, mode: e.mode, uid: 0, gid: 0, ...(e.data ? { data: e.data } : {}), ...(e.target !== undefined ? { target: e.target } : {}) } }))
@@ -508,7 +511,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       } else {
         let base: BaseImage
         try {
-          base = await host.image(from, platform)
+          base = await host.image(from, forPlatform)
         } catch (e) {
           fail(inst, `--from=${from}: ${(e as Error).message}`)
           throw e

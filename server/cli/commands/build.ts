@@ -19,7 +19,7 @@ export const command: Command = {
     { name: 'file', short: 'f', value: true, placeholder: 'FILE', description: 'the Dockerfile (default CONTEXT/Dockerfile)' },
     { name: 'build-arg', value: true, repeat: true, placeholder: 'K=V', description: 'set a build argument' },
     { name: 'target', value: true, placeholder: 'STAGE', description: 'build up to this stage' },
-    { name: 'platform', value: true, placeholder: 'P', description: 'the platform to build for (default linux/386)' },
+    { name: 'platform', value: true, placeholder: 'P', description: 'the platform to build for (default: the base image\'s)' },
     { name: 'runtime', short: 'r', value: true, placeholder: 'R', description: 'where RUN steps run: native or v86 (same digests)' },
     { name: 'no-cache', description: 'run every step, ignoring the build cache' },
     { name: 'progress', value: true, placeholder: 'plain|tty', description: 'output style (plain: one line per event)' },
@@ -72,7 +72,7 @@ export const command: Command = {
         tags: listOption(args, 'tag'),
         buildArgs,
         ...(stringOption(args, 'target') !== undefined ? { target: stringOption(args, 'target')! } : {}),
-        platform: parsePlatform(stringOption(args, 'platform') ?? 'linux/386'),
+        ...(stringOption(args, 'platform') !== undefined ? { platform: parsePlatform(stringOption(args, 'platform')!) } : {}),
         runtime,
         noCache: flag(args, 'no-cache'),
         onEvent: (e) => {
