@@ -156,6 +156,21 @@ describe('boxplay build (native RUN)', () => {
   })
 })
 
+describe('boxplay build: SOURCE_DATE_EPOCH', () => {
+  it('clamps times to a given epoch, which is part of the cache key', () => {
+    const home = freshHome()
+    const ctx = context({ Dockerfile: 'FROM busybox\nRUN echo x > /x\n' })
+    const first = boxplay(home, ['build', ctx])
+    const other = boxplay(home, ['build', '--build-arg', 'SOURCE_DATE_EPOCH=1000', ctx])
+    expect(other.stderr).not.toContain('CACHED')
+    const manifest = json<Manifest>(home, digestOf(other.stdout))
+    expect(json<Config>(home, manifest.config.digest).created).toBe('1970-01-01T00:16:40.000Z')
+    const x = [...readTarSync(new Uint8Array(gunzipSync(blob(home, manifest.layers.at(-1)!.digest))))].find((e) => e.path === 'x')!
+    expect(x.mtime).toBe(1000)
+    expect(digestOf(other.stdout)).not.toBe(digestOf(first.stdout))
+  })
+})
+
 describe('boxplay build: stages and errors', () => {
   const home = freshHome()
 

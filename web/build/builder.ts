@@ -284,6 +284,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     if (sourceEpoch !== undefined) {
       if (!/^\d+$/.test(sourceEpoch)) throw new BuildError(`--build-arg SOURCE_DATE_EPOCH=${sourceEpoch}: give seconds since 1970`)
       state = { ...state, epoch: Number(sourceEpoch) }
+      // Layers are clamped to the epoch: another epoch is another chain of keys.
+      key = await keyOf([key, 'SOURCE_DATE_EPOCH', state.epoch])
     }
 
     // Stage-scoped ARGs: declared in this stage (a global one re-declared takes its value).
