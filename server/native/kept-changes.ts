@@ -15,7 +15,13 @@ function idMapper(idMap: string): (hostId: number) => number {
   return (id) => (id >= host && id < host + count ? id - host + inside : 65534)
 }
 
-export async function readKeptChanges(runDir: string, idMap: string): Promise<RunChanges> {
+/** How many file bytes travel with the changes (defaults: what the file panel is sent). */
+export interface KeptLimits {
+  fileBytes: number
+  totalBytes: number
+}
+
+export async function readKeptChanges(runDir: string, idMap: string, limits: KeptLimits = { fileBytes: MAX_SENT_FILE_BYTES, totalBytes: MAX_SENT_TOTAL_BYTES }): Promise<RunChanges> {
   const toContainer = idMapper(idMap)
   const opaque = new Set((await readFile(join(runDir, 'opaque'), 'utf8')).split('\n').filter(Boolean))
   const entries: ChangeEntry[] = []
@@ -36,7 +42,7 @@ export async function readKeptChanges(runDir: string, idMap: string): Promise<Ru
       } else if (st.isSymbolicLink()) {
         entries.push({ ...meta, kind: 'symlink', target: await readlink(hostPath) })
       } else if (st.isFile()) {
-        const send = st.size <= MAX_SENT_FILE_BYTES && sentBytes + st.size <= MAX_SENT_TOTAL_BYTES
+        const send = st.size <= limits.fileBytes && sentBytes + st.size <= limits.totalBytes
         if (send) sentBytes += st.size
         entries.push({ ...meta, kind: 'file', size: st.size, ...(send ? { data: encodeBase64(await readFile(hostPath)) } : {}) })
       }

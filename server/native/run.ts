@@ -9,7 +9,7 @@ import { RunBase } from '../../web/runtimes/run-base.js'
 import type { ExitStatus, RunImage } from '../../web/runtimes/runtime.js'
 import type { CoreHandle, CoreMessage, NativeCore } from './core.js'
 import type { CoreExited, CoreStarted } from './core-spec.js'
-import { readKeptChanges } from './kept-changes.js'
+import { readKeptChanges, type KeptLimits } from './kept-changes.js'
 
 const signals = constants.signals as Record<string, number>
 
@@ -59,7 +59,7 @@ export class NativeRun extends RunBase {
    * What the run wrote, deleted (whiteouts) and made, read once after exit from the run dir
    * it kept (spec.options.keepChanges), which is removed right after reading.
    */
-  changes(): Promise<RunChanges> {
+  changes(limits?: KeptLimits): Promise<RunChanges> {
     this.read ??= this.exit.then(async () => {
       const dir = this.changesDir
       if (!dir) {
@@ -70,7 +70,7 @@ export class NativeRun extends RunBase {
         )
       }
       try {
-        return await readKeptChanges(dir, this.idMap)
+        return await readKeptChanges(dir, this.idMap, limits)
       } finally {
         this.discard()
       }

@@ -13,6 +13,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'tag', summary: 'give a stored image another name', load: async () => (await import('./tag.js')).command },
   { name: 'history', summary: 'show how an image was made: one row per step, newest first', load: async () => (await import('./history.js')).command },
   { name: 'push', summary: 'upload a stored image to a registry', load: async () => (await import('./push.js')).command },
+  { name: 'build', summary: 'build an image from a Dockerfile; each RUN runs in a native container', load: async () => (await import('./build.js')).command },
   { name: 'run', summary: 'run an image as a v86 VM, a WASI module or a native container', load: async () => (await import('./run.js')).command },
   { name: 'rmi', summary: 'forget image names (blobs stay until prune)', load: async () => (await import('./rmi.js')).command },
   { name: 'prune', summary: 'remove blobs and unpacked layers no image uses', load: async () => (await import('./prune.js')).command },

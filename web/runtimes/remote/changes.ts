@@ -1,9 +1,10 @@
-// What a native run changed in its filesystem, as the server reads it from the overlay's
-// upper dir after the run exits (`GET /api/runs/ID/files`), and how those changes land on
-// the image's merged tree so the file panel can compare both like for v86 and wasi runs.
-// No Node APIs: the browser applies the same changes the server's NativeRun.files() does.
+// The wire form of a native run's changes, as the server reads them from the overlay's
+// upper dir after the run exits (`GET /api/runs/ID/files`): the image model's change set
+// (web/oci/changes.ts) with file bytes as base64 and big files by size only. The browser
+// applies them to the image's tree as the server's NativeRun.files() does.
 
-import { RootFs, splitPath, type DirNode, type Meta, type Node } from '../../oci/rootfs.js'
+import { applyChangeSet, type Change, type ChangeSet } from '../../oci/changes.js'
+import type { Meta, RootFs } from '../../oci/rootfs.js'
 
 /** Files up to this size travel with their bytes; bigger ones only with their size. */
 export const MAX_SENT_FILE_BYTES = 1 << 20
@@ -51,53 +52,24 @@ function decodeBase64(text: string): Uint8Array {
   return bytes
 }
 
-/** The directory `parts` names, walked without following symlinks (upper paths are real). */
-function dirAt(fs: RootFs, parts: readonly string[]): DirNode {
-  let dir = fs.root
-  for (const part of parts) {
-    const next: Node | undefined = dir.entries.get(part)
-    if (next?.kind === 'dir') dir = next
-    else {
-      // The upper dir has a directory where the image has nothing or something else.
-      const made: DirNode = { kind: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: 0, entries: new Map() }
-      dir.entries.set(part, made)
-      dir = made
-    }
+/** The wire form as the image model's change set (web/oci/changes.ts). */
+export function toChangeSet(changes: RunChanges): ChangeSet {
+  return {
+    entries: changes.entries.map((entry): Change => {
+      if (entry.kind !== 'file') return entry
+      const { data, size, ...rest } = entry
+      return {
+        ...rest,
+        data:
+          data !== undefined
+            ? decodeBase64(data)
+            : { size, load: () => Promise.reject(new Error(`${entry.path} is ${size} bytes: too big to send from the server's run`)) },
+      }
+    }),
   }
-  return dir
 }
 
 /** Applies a run's changes to `fs` (the image's merged tree) in place and returns it. */
 export function applyChanges(fs: RootFs, changes: RunChanges): RootFs {
-  for (const entry of changes.entries) {
-    const parts = splitPath(entry.path)
-    const name = parts.pop()
-    if (name === undefined) continue
-    const parent = dirAt(fs, parts)
-    if (entry.kind === 'deleted') {
-      parent.entries.delete(name)
-      continue
-    }
-    const meta: Meta = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime }
-    if (entry.kind === 'dir') {
-      const existing = parent.entries.get(name)
-      if (existing?.kind === 'dir') {
-        Object.assign(existing, meta)
-        if (entry.opaque) existing.entries.clear()
-      } else parent.entries.set(name, { kind: 'dir', ...meta, entries: new Map() })
-    } else if (entry.kind === 'symlink') {
-      parent.entries.set(name, { kind: 'symlink', ...meta, target: entry.target })
-    } else {
-      const { data, size, path } = entry
-      parent.entries.set(name, {
-        kind: 'file',
-        ...meta,
-        data:
-          data !== undefined
-            ? decodeBase64(data)
-            : { size, load: () => Promise.reject(new Error(`${path} is ${size} bytes: too big to send from the server's run`)) },
-      })
-    }
-  }
-  return fs
+  return applyChangeSet(fs, toChangeSet(changes))
 }
