@@ -67,6 +67,9 @@ function dropped(path: string): boolean {
     /^var\/lib\/apt\/lists\/./.test(path) ||
     /^var\/cache\/apt\/./.test(path) ||
     /^var\/log\/./.test(path) ||
+    // what dpkg's path-exclude leaves behind: empty dirs, files made by maintainer scripts
+    /^usr\/share\/(man|info|locale|lintian)\/./.test(path) ||
+    (/^usr\/share\/doc\/[^/]+\/./.test(path) && !/^usr\/share\/doc\/[^/]+\/copyright$/.test(path)) ||
     /^var\/cache\/ldconfig\/aux-cache$/.test(path) ||
     /^var\/cache\/debconf\/.*-old$/.test(path) ||
     /^var\/lib\/dpkg\/.*-old$/.test(path) ||

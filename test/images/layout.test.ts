@@ -15,7 +15,7 @@ import { parseIndex, parseManifest } from '../../web/oci/manifest.js'
 import { OCI_INDEX } from '../../web/oci/media-types.js'
 import { LAYOUT, LINUX_386, ROOT, WASI, readBlob, refDescriptor, resolveImage } from './layout-helpers.js'
 
-const REFS = ['busybox:latest', 'hello:latest', 'lua:latest', 'python:latest', 'sqlite:latest']
+const REFS = ['busybox:latest', 'debian:latest', 'hello:latest', 'lua:latest', 'python:latest', 'sqlite:latest']
 const tmp = mkdtempSync(join(tmpdir(), 'boxplay-layout-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
