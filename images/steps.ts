@@ -3,6 +3,7 @@
 
 import type { BuildStep } from '../server/setup/step.js'
 import { busybox } from './busybox/build.js'
+import { debian } from './debian/build.js'
 import { hello } from './hello/build.js'
 import { type ImageBuild, imageStep, stepLayout, stepName } from './image-step.js'
 import { lua } from './lua/build.js'
@@ -10,7 +11,7 @@ import { layoutStep } from './build-layout.js'
 import { python } from './python/build.js'
 import { sqlite } from './sqlite/build.js'
 
-export const bundledImages: readonly ImageBuild[] = [busybox, hello, lua, python, sqlite]
+export const bundledImages: readonly ImageBuild[] = [busybox, debian, hello, lua, python, sqlite]
 
 export const imageSteps: BuildStep[] = [
   ...bundledImages.map(imageStep),

@@ -2,7 +2,7 @@
 // the lesson widget both need it): images/ (the bundled OCI layout, with the layer indexes and
 // file contents v86 fetches lazily) and guest/ (BIOS, kernel, saved v86 states).
 
-import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 
 /** Copies dist/images and dist/guest into `outDir`; `required` turns a missing one into an error. */
@@ -26,7 +26,31 @@ export const LAZY_IMAGES_DIR = join('dist', 'images-lazy')
 
 function copyLazyFiles(from: string, to: string): void {
   for (const name of ['lazy', 'content']) {
-    if (existsSync(join(from, name))) cpSync(join(from, name), join(to, name), { recursive: true })
+    if (existsSync(join(from, name))) linkTree(join(from, name), join(to, name))
+  }
+}
+
+/**
+ * Hard links (copies across filesystems) of every file under `from`: blobs and layer contents
+ * are named by their hash and never written after, and the debian image made plain copies
+ * ~90 MB per web build (the playground and the widget each ship them). A deploy that copies
+ * dist/ elsewhere still gets ordinary files.
+ */
+function linkTree(from: string, to: string): void {
+  mkdirSync(to, { recursive: true })
+  for (const name of readdirSync(from)) {
+    const src = join(from, name)
+    const dst = join(to, name)
+    const st = lstatSync(src)
+    if (st.isDirectory()) linkTree(src, dst)
+    else if (st.isFile()) {
+      rmSync(dst, { force: true })
+      try {
+        linkSync(src, dst)
+      } catch {
+        copyFileSync(src, dst)
+      }
+    } else cpSync(src, dst)
   }
 }
 
@@ -34,7 +58,7 @@ function copyLazyFiles(from: string, to: string): void {
 function copyLayout(from: string, to: string): void {
   mkdirSync(to, { recursive: true })
   for (const name of ['oci-layout', 'index.json']) cpSync(join(from, name), join(to, name))
-  cpSync(join(from, 'blobs'), join(to, 'blobs'), { recursive: true })
+  linkTree(join(from, 'blobs'), join(to, 'blobs'))
 }
 
 /** The guest's assets only: tsc also writes the guest steps' .js into dist/guest. */

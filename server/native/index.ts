@@ -9,12 +9,14 @@ import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { arch, platform, release } from 'node:os'
+import { join } from 'node:path'
 import type { Platform } from '../../web/oci/platform.js'
 import { resolveProcess, type Availability, type Run, type RunImage, type RunSpec, type Runtime } from '../../web/runtimes/runtime.js'
 import { loadCore, type LoadedCore } from './core.js'
 import type { CoreSpec } from './core-spec.js'
 import { hostRunsI386 } from './host-arch.js'
-import { defaultStateRoot } from './paths.js'
+import { readHostProbes, writeHostProbes } from './host-probes.js'
+import { HELPER_FILE, coreDir, defaultStateRoot } from './paths.js'
 import { NativeRun } from './run.js'
 
 export interface NativeRuntimeOptions {
@@ -73,7 +75,12 @@ export class NativeRuntime implements Runtime {
     }
     // Ask the kernel, not just sysctls: seccomp in an outer container, AppArmor or an LSM
     // can refuse namespaces that every setting above allows.
-    this.probe ??= probeNamespaces(helper)
+    this.probe ??= readHostProbes(this.stateRoot, helper).namespaces
+      ? Promise.resolve({ ok: true })
+      : probeNamespaces(helper).then((answer) => {
+          if (answer.ok) writeHostProbes(this.stateRoot, { namespaces: true }, helper)
+          return answer
+        })
     const probed = await this.probe
     if (!probed.ok) return probed
     // A server asks this at start: the moment to clear what a killed predecessor left.
@@ -84,7 +91,16 @@ export class NativeRuntime implements Runtime {
   /** linux/amd64 natively, linux/386 when the kernel's IA32 emulation runs it. */
   supports(p: Platform): boolean {
     if (p.os !== 'linux' || arch() !== 'x64') return false
-    return p.architecture === 'amd64' || (p.architecture === '386' && hostRunsI386())
+    return p.architecture === 'amd64' || (p.architecture === '386' && this.runsI386())
+  }
+
+  private runsI386(): boolean {
+    const helper = join(coreDir(), HELPER_FILE)
+    const known = readHostProbes(this.stateRoot, helper).i386
+    if (known !== undefined) return known
+    const answer = hostRunsI386()
+    writeHostProbes(this.stateRoot, { i386: answer }, helper)
+    return answer
   }
 
   /** Removes what runs of a killed server left behind (their owner pid is gone). */

@@ -8,6 +8,7 @@ export const benches: readonly BenchEntry[] = [
   { name: 'store-pull', run: async () => (await import('./store-pull.js')).benchStorePull() },
   { name: 'oci-rootfs', run: async () => (await import('./oci-rootfs.js')).benchOciRootFs() },
   { name: 'native-start', run: async () => (await import('./native-start.js')).nativeStartBench() },
+  { name: 'cli-start', run: async () => (await import('./cli-start.js')).cliStartBench() },
   { name: 'wasi', run: async () => (await import('./wasi.js')).benchWasi() },
   { name: 'v86', run: async () => (await import('./v86.js')).benchV86() },
   { name: 'v86-debian', run: async () => (await import('./v86-debian.js')).benchV86Debian() },

@@ -1,0 +1,32 @@
+// The per-boot memo of the host probes: answers come back only for the same boot, uid and
+// helper binary; a changed helper (a rebuilt core) asks again.
+
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { readHostProbes, writeHostProbes } from '../../server/native/host-probes.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'boxplay-probes-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('host probe memo', () => {
+  it('keeps answers for the same helper and forgets them when the helper changes', () => {
+    const stateRoot = join(dir, 'state')
+    const helper = join(dir, 'boxplay-init')
+    writeFileSync(helper, 'one')
+    expect(readHostProbes(stateRoot, helper)).toEqual({})
+    writeHostProbes(stateRoot, { i386: false }, helper)
+    writeHostProbes(stateRoot, { namespaces: true }, helper)
+    expect(readHostProbes(stateRoot, helper)).toEqual({ i386: false, namespaces: true })
+    writeFileSync(helper, 'two!')
+    utimesSync(helper, new Date(), new Date(Date.now() + 5000))
+    expect(readHostProbes(stateRoot, helper)).toEqual({})
+  })
+
+  it('ignores a memo it cannot parse', () => {
+    const stateRoot = join(dir, 'broken')
+    writeFileSync(`${stateRoot}.host-probes.json`, '{not json')
+    expect(readHostProbes(stateRoot, undefined)).toEqual({})
+  })
+})
