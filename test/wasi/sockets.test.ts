@@ -19,7 +19,7 @@ const children: ChildProcess[] = []
 
 beforeAll(() => {
   ensureCompiledWorker()
-  for (const p of ['echo-server', 'sock-probe', 'http-server']) program(p)
+  for (const p of ['echo-server', 'sock-probe', 'http-server', 'sock-multi']) program(p)
   home = mkdtempSync(join(tmpdir(), 'boxplay-sock-'))
   dataDir = mkdtempSync(join(tmpdir(), 'boxplay-sock-dir-'))
 })
@@ -35,15 +35,21 @@ const env = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', BOXPLAY_HOME: ho
 
 interface Served {
   port: number
+  /** Every listener's port, in --tcplisten order. */
+  ports: number[]
   stdout(): string
   waitFor(text: string): Promise<void>
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>
   child: ChildProcess
 }
 
-/** Starts `boxplay run --runtime wasi --tcplisten 0 …` and waits for the port it reports. */
-function serve(args: string[]): Promise<Served> {
-  const child = spawn(process.execPath, [cli, 'run', '--runtime', 'wasi', '--tcplisten', '0', ...args], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] })
+/** Starts `boxplay run --runtime wasi --tcplisten 0 …` (`listeners` times) and waits for the ports it reports. */
+function serve(args: string[], opts: { listeners?: number; stdin?: boolean } = {}): Promise<Served> {
+  const listen = Array.from({ length: opts.listeners ?? 1 }, () => ['--tcplisten', '0']).flat()
+  const child = spawn(process.execPath, [cli, 'run', '--runtime', 'wasi', ...(opts.stdin ? ['-i'] : []), ...listen, ...args], {
+    env: env(),
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  })
   children.push(child)
   let out = ''
   let err = ''
@@ -58,10 +64,11 @@ function serve(args: string[]): Promise<Served> {
   return new Promise((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString()
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err)
-      if (m) {
+      const ports = [...err.matchAll(/listening on 127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]))
+      if (ports.length === (opts.listeners ?? 1)) {
         resolve({
-          port: Number(m[1]),
+          port: ports[0]!,
+          ports,
           stdout: () => out,
           waitFor: (text) => (out.includes(text) ? Promise.resolve() : new Promise((r) => waiters.push({ text, resolve: r }))),
           exit,
@@ -170,6 +177,23 @@ describe('boxplay run --runtime wasi --tcplisten', () => {
     const e = await s.exit
     expect(e.code).toBe(143)
     await expect(client(s.port)).rejects.toThrow(/ECONNREFUSED/)
+  }, 60_000)
+
+  it('several listeners are fds 3, 4, … and one poll() wakes for any of them and for stdin', async () => {
+    const s = await serve([program('sock-multi')], { listeners: 2, stdin: true })
+    await s.waitFor('sockets: 3 4\n')
+    const second = await client(s.ports[1]!)
+    second.socket.end('to the second\n')
+    expect(await second.closed).toBe('fd 4: to the second\n')
+    s.child.stdin!.write('typed\n')
+    await s.waitFor('stdin: typed\n')
+    const first = await client(s.ports[0]!)
+    first.socket.end('to the first\n')
+    expect(await first.closed).toBe('fd 3: to the first\n')
+    s.child.stdin!.end()
+    const e = await s.exit
+    expect(e.code).toBe(0)
+    expect(s.stdout()).toBe('sockets: 3 4\naccepted on fd 4\nstdin: typed\naccepted on fd 3\nstdin ended\n')
   }, 60_000)
 
   it('a port in use is a clear error with exit 125, and a bad address a usage error', async () => {

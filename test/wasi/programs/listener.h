@@ -13,7 +13,7 @@
 #include <netinet/in.h>
 #endif
 
-static int find_listener(const char *native_port) {
+static inline int find_listener(const char *native_port) {
   for (int fd = 3; fd < 64; fd++) {
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) return fd;
@@ -39,7 +39,7 @@ static int find_listener(const char *native_port) {
 }
 
 /** Sends all of buf (a socket may take less than asked). */
-static int send_all(int fd, const char *buf, size_t len) {
+static inline int send_all(int fd, const char *buf, size_t len) {
   while (len > 0) {
     ssize_t n = send(fd, buf, len, 0);
     if (n < 0) return -1;

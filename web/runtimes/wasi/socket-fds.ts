@@ -268,8 +268,12 @@ export class SocketFd extends SocketBase {
     const enough = (): boolean => c.inboundBytes >= (waitAll ? max : 1) || c.eof || c.error !== 0
     if (!this.channel.waitUntil(enough, this.nonblocking)) return { ret: wasi.ERRNO_AGAIN, data: new Uint8Array() }
     if (c.inboundBytes === 0) {
-      // A reset reports its error once; a clean end reads as 0 bytes.
-      if (c.error !== 0 && c.error !== wasi.ERRNO_PIPE) return { ret: c.error, data: new Uint8Array() }
+      // A reset reports its error once (then reads as the end, as on Linux); a clean end reads as 0 bytes.
+      if (c.error !== 0 && c.error !== wasi.ERRNO_PIPE) {
+        const error = c.error
+        c.error = wasi.ERRNO_PIPE
+        return { ret: error, data: new Uint8Array() }
+      }
       return { ret: 0, data: new Uint8Array() }
     }
     const n = Math.min(max, c.inboundBytes)
