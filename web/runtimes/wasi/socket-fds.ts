@@ -147,6 +147,18 @@ function socketStat(rights: bigint, flags: number): wasi.Fdstat {
 abstract class SocketBase extends Fd {
   /** Only NONBLOCK means something on a socket. */
   flags = 0
+  constructor(public rightsBase: bigint) {
+    super()
+  }
+  override fd_fdstat_get(): { ret: number; fdstat: wasi.Fdstat | null } {
+    return { ret: 0, fdstat: socketStat(this.rightsBase, this.flags) }
+  }
+  /** Rights may only shrink, as on any fd. */
+  override fd_fdstat_set_rights(base: bigint): number {
+    if ((base & ~this.rightsBase) !== 0n) return wasi.ERRNO_NOTCAPABLE
+    this.rightsBase = base
+    return 0
+  }
   get nonblocking(): boolean {
     return (this.flags & wasi.FDFLAGS_NONBLOCK) !== 0
   }
@@ -170,9 +182,6 @@ abstract class SocketBase extends Fd {
   override fd_pwrite(): { ret: number; nwritten: number } {
     return { ret: wasi.ERRNO_SPIPE, nwritten: 0 }
   }
-  override fd_fdstat_set_rights(): number {
-    return 0
-  }
 }
 
 /** A preopened listening socket. */
@@ -184,11 +193,7 @@ export class ListenerFd extends SocketBase {
     private readonly channel: SocketChannel,
     readonly index: number,
   ) {
-    super()
-  }
-
-  override fd_fdstat_get(): { ret: number; fdstat: wasi.Fdstat | null } {
-    return { ret: 0, fdstat: socketStat(SOCKET_RIGHTS | RIGHTS_SOCK_ACCEPT, this.flags) }
+    super(SOCKET_RIGHTS | RIGHTS_SOCK_ACCEPT)
   }
 
   /** sock_accept: the next waiting connection as a new fd (or AGAIN when non-blocking and none waits). */
@@ -232,15 +237,11 @@ export class SocketFd extends SocketBase {
     private readonly channel: SocketChannel,
     private readonly conn: Conn,
   ) {
-    super()
+    super(SOCKET_RIGHTS)
   }
 
   get peer(): string {
     return this.conn.peer
-  }
-
-  override fd_fdstat_get(): { ret: number; fdstat: wasi.Fdstat | null } {
-    return { ret: 0, fdstat: socketStat(SOCKET_RIGHTS, this.flags) }
   }
 
   /** True when a read would not block: bytes, end of stream, an error, or reading shut down. */
