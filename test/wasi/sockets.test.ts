@@ -196,6 +196,18 @@ describe('boxplay run --runtime wasi --tcplisten', () => {
     expect(s.stdout()).toBe('sockets: 3 4\naccepted on fd 4\nstdin: typed\naccepted on fd 3\nstdin ended\n')
   }, 60_000)
 
+  it('an image gets the socket after its root preopen: libc starts as usual', () => {
+    const r = spawnSync(process.execPath, [cli, 'run', '--runtime', 'wasi', '--tcplisten', '0', 'hello', 'with', 'socket'], {
+      env: env(),
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain('hello from boxplay (wasi/wasm)')
+    expect(r.stdout).toContain('argv[1]: with\nargv[2]: socket\n')
+    expect(r.stderr).toMatch(/^boxplay: listening on 127\.0\.0\.1:\d+\n$/)
+  }, 60_000)
+
   it('a port in use is a clear error with exit 125, and a bad address a usage error', async () => {
     const taken: Server = createServer()
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r))
