@@ -2,7 +2,7 @@
 // (`boxplay run --runtime wasi --tcplisten`, one CLI process) against the same C program
 // built natively with gcc -O2, listening itself: requests per second of a 1 KB GET over
 // keep-alive connections, and the latency of one such GET, from a small load generator in
-// this process (raw sockets, one request in flight per connection).
+// this process (raw sockets, one request in flight per connection); the two servers take turns.
 //   node dist/test/bench/main.js wasi-http
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
@@ -90,46 +90,49 @@ async function load(port: number, connections: number): Promise<{ rps: number; l
   return { rps: (done / (performance.now() - t0)) * 1000, latencies }
 }
 
-async function measure(start: () => Promise<{ port: number; stop: () => void }>, samples: number): Promise<{ one: number[]; eight: number[]; latency: number[] }> {
-  const server = await start()
-  try {
-    await load(server.port, 1) // warm up: JIT, connection paths
-    const one: number[] = []
-    const eight: number[] = []
-    const latency: number[] = []
-    for (let i = 0; i < samples; i++) {
-      const a = await load(server.port, 1)
-      one.push(Math.round(a.rps))
-      latency.push(a.latencies.sort((x, y) => x - y)[Math.floor(a.latencies.length / 2)]!)
-      eight.push(Math.round((await load(server.port, 8)).rps))
-    }
-    return { one, eight, latency }
-  } finally {
-    server.stop()
-  }
+interface Figures {
+  one: number[]
+  eight: number[]
+  latency: number[]
 }
 
-export async function benchWasiHttp(samples = 3): Promise<AnyRow[]> {
+/** Both servers run at once and take turns, sample by sample, so a shared machine's load swings hit both alike. */
+async function measure(servers: { port: number }[], samples: number): Promise<Figures[]> {
+  const figures: Figures[] = servers.map(() => ({ one: [], eight: [], latency: [] }))
+  for (const s of servers) await load(s.port, 1) // warm up: JIT, connection paths
+  for (let i = 0; i < samples; i++) {
+    for (const [k, s] of servers.entries()) {
+      const a = await load(s.port, 1)
+      figures[k]!.one.push(Math.round(a.rps))
+      figures[k]!.latency.push(a.latencies.sort((x, y) => x - y)[Math.floor(a.latencies.length / 2)]!)
+      figures[k]!.eight.push(Math.round((await load(s.port, 8)).rps))
+    }
+  }
+  return figures
+}
+
+export async function benchWasiHttp(samples = 5): Promise<AnyRow[]> {
   const wasm = program('http-server')
   const native = nativeBuild()
-  const wasi = await measure(async () => {
-    const port = await freePort()
-    const child = spawn(process.execPath, [join(root, 'dist/server/cli/main.js'), 'run', '--runtime', 'wasi', '--tcplisten', `127.0.0.1:${port}`, wasm], {
+  const children: ChildProcess[] = []
+  try {
+    const wasiPort = await freePort()
+    const wasiChild = spawn(process.execPath, [join(root, 'dist/server/cli/main.js'), 'run', '--runtime', 'wasi', '--tcplisten', `127.0.0.1:${wasiPort}`, wasm], {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
-    await started(child)
-    return { port, stop: () => child.kill('SIGKILL') }
-  }, samples)
-  const nat = await measure(async () => {
-    const port = await freePort()
-    const child = spawn(native, [], { env: { PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] })
-    await started(child)
-    return { port, stop: () => child.kill('SIGKILL') }
-  }, samples)
-  const anchor = 'the same C server built natively (gcc -O2)'
-  return [
-    compare('wasi http-server: 1 KB GETs/s, 1 keep-alive connection', 'req/s', wasi.one, anchor, nat.one),
-    compare('wasi http-server: 1 KB GETs/s, 8 keep-alive connections', 'req/s', wasi.eight, anchor, nat.eight),
-    compare('wasi http-server: latency of one 1 KB GET (median)', 'ms', wasi.latency, anchor, nat.latency),
-  ]
+    children.push(wasiChild)
+    const nativePort = await freePort()
+    const nativeChild = spawn(native, [], { env: { PORT: String(nativePort) }, stdio: ['ignore', 'pipe', 'inherit'] })
+    children.push(nativeChild)
+    await Promise.all([started(wasiChild), started(nativeChild)])
+    const [wasi, nat] = (await measure([{ port: wasiPort }, { port: nativePort }], samples)) as [Figures, Figures]
+    const anchor = 'the same C server built natively (gcc -O2)'
+    return [
+      compare('wasi http-server: 1 KB GETs/s, 1 keep-alive connection', 'req/s', wasi.one, anchor, nat.one),
+      compare('wasi http-server: 1 KB GETs/s, 8 keep-alive connections', 'req/s', wasi.eight, anchor, nat.eight),
+      compare('wasi http-server: latency of one 1 KB GET (median)', 'ms', wasi.latency, anchor, nat.latency),
+    ]
+  } finally {
+    for (const c of children) c.kill('SIGKILL')
+  }
 }

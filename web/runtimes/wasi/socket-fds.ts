@@ -12,7 +12,11 @@ import { StdinReader } from './stdin-channel.js'
 
 /** Sent bytes the host has not flushed yet above which send() blocks (or says AGAIN). */
 const SEND_LIMIT = 1024 * 1024
-/** Read bytes reported to the host in batches of this size (or when the buffer empties). */
+/**
+ * Read bytes are reported to the host in batches of this size: the host's count of unread
+ * bytes is then at most this much too high, far below where it pauses a peer, and a small
+ * request costs no message.
+ */
 const READ_REPORT = 32 * 1024
 
 const SOCKET_RIGHTS = BigInt(
@@ -294,7 +298,7 @@ export class SocketFd extends SocketBase {
     if (!peek) {
       c.inboundBytes -= n
       c.readSinceReport += n
-      if (c.readSinceReport >= READ_REPORT || c.inboundBytes === 0) {
+      if (c.readSinceReport >= READ_REPORT) {
         this.channel.post({ type: 'sock-read', id: c.id, n: c.readSinceReport })
         c.readSinceReport = 0
       }

@@ -13,12 +13,20 @@ import { createStdinBuffer, StdinWriter } from './stdin-channel.js'
 const PAUSE_ABOVE = 256 * 1024
 /** Connections open at once; more are closed as they arrive (a listen backlog, full). */
 const MAX_CONNECTIONS = 256
+/**
+ * Flushed bytes are reported to the worker in batches of this size, so a small response does
+ * not wake the worker a second time; its count of unflushed bytes is then at most this much
+ * too high, far below the 1 MiB where its sends wait.
+ */
+const FLUSH_REPORT = 64 * 1024
 /** The frame ring: big enough for a few full TCP reads. */
 const RING_BYTES = 256 * 1024
 
 interface Open {
   connection: HostConnection
   unread: number
+  /** Flushed bytes not reported to the worker yet. */
+  flushed: number
   paused: boolean
   closed: boolean
 }
@@ -49,7 +57,13 @@ export class SocketHost {
         const o = this.open.get(s.id)
         if (!o || o.closed) return true
         const n = s.data.byteLength
-        o.connection.write(s.data, () => this.frame(Frame.Flushed, s.id, u32(n)))
+        o.connection.write(s.data, () => {
+          o.flushed += n
+          if (o.flushed >= FLUSH_REPORT) {
+            this.frame(Frame.Flushed, s.id, u32(o.flushed))
+            o.flushed = 0
+          }
+        })
         return true
       }
       case 'sock-read': {
@@ -109,7 +123,7 @@ export class SocketHost {
       return
     }
     const id = this.nextId++
-    const o: Open = { connection, unread: 0, paused: false, closed: false }
+    const o: Open = { connection, unread: 0, flushed: 0, paused: false, closed: false }
     this.open.set(id, o)
     this.frame(Frame.Connection, id, concat(u32(index), new TextEncoder().encode(connection.remoteAddress)))
     connection.handle({
