@@ -139,6 +139,20 @@ describe('boxplay run --runtime wasi --tcplisten', () => {
     expect(s.stdout().match(/^conn \d: \d+ bytes$/gm)).toHaveLength(4)
   }, 60_000)
 
+  it('what a server sent before it exited still reaches a slow client', async () => {
+    const s = await serve([program('echo-server'), '1'])
+    const c = await client(s.port)
+    c.socket.pause() // the echo piles up on the host side while the module finishes and exits
+    const big = Buffer.alloc(4 * 1024 * 1024, '0123456789abcdef')
+    c.socket.end(big)
+    await s.waitFor('conn 1: ')
+    setTimeout(() => c.socket.resume(), 300)
+    const got = await c.closed
+    expect(got.length).toBe(big.length)
+    expect(got === big.toString('latin1')).toBe(true)
+    expect((await s.exit).code).toBe(0)
+  }, 60_000)
+
   it('accept, poll, MSG_PEEK, MSG_WAITALL, non-blocking, shutdown and close behave as on Linux', async () => {
     const s = await serve([program('sock-probe')])
     await s.waitFor('waiting\n')

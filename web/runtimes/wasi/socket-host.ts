@@ -35,6 +35,8 @@ export class SocketHost {
   readonly ring: SharedArrayBuffer
   private readonly writer: StdinWriter
   private readonly open = new Map<number, Open>()
+  /** Connections the program closed, until what it sent has left (then they are released). */
+  private readonly closing = new Map<HostConnection, Promise<void>>()
   private nextId = 1
   private ended = false
 
@@ -94,7 +96,7 @@ export class SocketHost {
         o.closed = true
         // close() after send(): what was sent still goes out, then a FIN, then it is released.
         if (o.paused) o.connection.resume()
-        o.connection.end(() => o.connection.destroy())
+        this.release(o.connection)
         return true
       }
       case 'listener-close':
@@ -108,13 +110,47 @@ export class SocketHost {
     }
   }
 
-  /** The run ended: every connection and listener goes. */
+  /**
+   * The program ended: listeners close, and connections it left open are closed as a process
+   * exit closes its sockets, what it sent first, then a FIN. Resolves once everything sent has
+   * left, or after `graceMs` (a peer that does not read); then close() drops the rest.
+   */
+  async finish(graceMs: number): Promise<void> {
+    if (this.ended) return
+    for (const l of this.listeners) l.close()
+    for (const [id, o] of this.open) {
+      this.open.delete(id)
+      o.closed = true
+      this.release(o.connection)
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([Promise.all(this.closing.values()), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))])
+    clearTimeout(timer)
+  }
+
+  /** The run is over (or its worker was ended): every connection and listener goes now. */
   close(): void {
     if (this.ended) return
     this.ended = true
     for (const l of this.listeners) l.close()
     for (const o of this.open.values()) o.connection.destroy()
+    for (const c of this.closing.keys()) c.destroy()
     this.open.clear()
+    this.closing.clear()
+  }
+
+  /** Ends a connection after what was sent, then destroys it. */
+  private release(connection: HostConnection): void {
+    this.closing.set(
+      connection,
+      new Promise<void>((resolve) =>
+        connection.end(() => {
+          connection.destroy()
+          this.closing.delete(connection)
+          resolve()
+        }),
+      ),
+    )
   }
 
   private accepted(index: number, connection: HostConnection): void {

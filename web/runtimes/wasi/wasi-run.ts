@@ -19,6 +19,8 @@ import { createStdinBuffer, StdinWriter } from './stdin-channel.js'
 import { createStopBuffer, requestStop } from './stop-signal.js'
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 }
+/** How long what a server sent before it ended may take to leave before its connections are dropped. */
+const SOCKET_FLUSH_MS = 2000
 /** How long a program may take to reach its next WASI call after a stop before its worker is ended. */
 const STOP_GRACE_MS = 250
 
@@ -171,6 +173,8 @@ export class WasiRun extends RunBase {
 
   private async ended(result: RunResult): Promise<void> {
     await this.outputEnded
+    // What a server sent before it exited still reaches its clients (a CLI exits right after).
+    if (this.sockets && !this.done) await this.sockets.finish(SOCKET_FLUSH_MS)
     if (this.done) return
     this.cleanup()
     this.opts.pool.release(this.opts.worker)
