@@ -7,6 +7,8 @@ import type { Command, CommandContext } from '../command.js'
 import { parseDuration, parsePositiveNumber, parseSize } from '../units.js'
 import { EXIT_FAILURE } from '../main.js'
 import type { ExitStatus, Limits, Mount, Run, RunImage, RunSpec, Runtime } from '../../../web/runtimes/runtime.js'
+import type { WasiRunSpec } from '../../../web/runtimes/wasi/runtime.js'
+import type { SocketListener } from '../../../web/runtimes/wasi/sockets.js'
 
 export const command: Command = {
   name: 'run',
@@ -38,6 +40,7 @@ export const command: Command = {
     { name: 'timeout', value: true, placeholder: 'DUR', description: 'end the run after this long, e.g. 10s' },
     { name: 'dir', value: true, repeat: true, placeholder: 'HOST[::GUEST]', description: 'map a host directory in, read-write (wasi)' },
     { name: 'cold', description: 'boot the VM from scratch instead of a saved state (v86)' },
+    { name: 'tcplisten', value: true, repeat: true, placeholder: '[IP:]PORT', description: 'hand the module a listening TCP socket, 127.0.0.1 unless IP (wasi)' },
   ],
   positionals: { min: 1, names: 'an IMAGE (or a FILE.wasm) to run' },
   optionsEndAfter: 2,
@@ -98,7 +101,7 @@ export const command: Command = {
       options: { cold: flag(args, 'cold') },
     }
 
-    const run = await runtime.start(spec)
+    const run = await runtime.start(await withTcpListeners(ctx, args, runtime, spec))
     const status = await attach(ctx, run, { interactive, tty: tty && stdin.isTTY === true })
     if (status.reason !== 'exited' && status.reason !== 'signaled') {
       ctx.stderr.write(`boxplay: ${status.message ?? `the run ended: ${status.reason}`}\n`)
@@ -161,6 +164,39 @@ export function exitCode(status: ExitStatus): number {
     if (n !== undefined) return 128 + n
   }
   return status.code
+}
+
+/**
+ * --tcplisten (wasi only), as wasmtime's: the sockets are opened here, before the run, so a
+ * port in use fails at once (exit 125); the module gets them as fds after its --dir preopens.
+ * Port 0 picks a free port, which is printed on stderr.
+ */
+async function withTcpListeners(ctx: CommandContext, args: ParsedArgs, runtime: Runtime, spec: RunSpec): Promise<RunSpec> {
+  const addresses = listOption(args, 'tcplisten')
+  if (addresses.length === 0) return spec
+  if (runtime.kind !== 'wasi') {
+    throw new UsageError(`--tcplisten hands a WASI module a listening socket: it needs --runtime wasi, not ${runtime.kind}`, 'run')
+  }
+  const { openTcpListener, parseListenAddress } = await import('../../wasi/tcp-listener.js')
+  for (const a of addresses) {
+    try {
+      parseListenAddress(a)
+    } catch (e) {
+      throw new UsageError((e as Error).message, 'run')
+    }
+  }
+  const listeners: SocketListener[] = []
+  try {
+    for (const a of addresses) listeners.push(await openTcpListener(a))
+  } catch (e) {
+    for (const l of listeners) l.close()
+    throw e
+  }
+  addresses.forEach((a, i) => {
+    if (parseListenAddress(a).port === 0) ctx.stderr.write(`boxplay: listening on ${listeners[i]!.address}\n`)
+  })
+  const wasiSpec: WasiRunSpec = { ...spec, listeners }
+  return wasiSpec
 }
 
 function isWasmFile(arg: string): boolean {
