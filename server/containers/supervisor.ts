@@ -156,6 +156,10 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
     return next
   })
 
+  // exec joins PID 1's namespaces: record its host pid as soon as the core reports it.
+  const pid1 = await hostPid(run)
+  if (pid1 !== undefined) await containers.update(record, (s) => (s.status === 'running' ? { ...s, pid: pid1 } : s))
+
   const finished = run.exit.then(async (status) => {
     const code = exitCodeOf(status)
     let problem: string | undefined
@@ -202,6 +206,16 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
     return () => locals.delete(listener)
   }
   return { run, onOutput, finished }
+}
+
+/** The container's PID 1 on the host (native runs report it once it runs), else undefined. */
+async function hostPid(run: Run): Promise<number | undefined> {
+  if (run.kind !== 'native') return undefined
+  let done = false
+  void run.exit.then(() => (done = true))
+  while (!done && run.facts.pid1 === undefined) await new Promise((r) => setTimeout(r, 5))
+  const pid = run.facts.pid1
+  return typeof pid === 'number' ? pid : undefined
 }
 
 /** The container's whole tree after a run, from whichever runtime ran it. */

@@ -40,7 +40,9 @@ export class Sandbox {
 
   /** Removes every container (killing running ones) and both directories. */
   cleanup(): void {
-    const ids = this.run(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean)
+    const listed = this.run(['ps', '-a', '-q', '--no-trunc'])
+    if (listed.code !== 0) throw new Error(`cannot list the test's containers to remove them: ${listed.stderr}`)
+    const ids = listed.stdout.split('\n').filter(Boolean)
     if (ids.length) this.run(['rm', '-f', ...ids])
     rmSync(this.home, { recursive: true, force: true })
     rmSync(this.state, { recursive: true, force: true })

@@ -113,7 +113,7 @@ describe('boxplay run -d and the verbs on it (native)', () => {
     expect(fg).toMatchObject({ code: 0, stdout: 'hi\n' })
     expect(box.run(['ps', '-a']).stdout).not.toContain('gone')
     const bg = box.run(['run', '-d', '--rm', 'busybox', 'true']).stdout.trim()
-    await until(() => !box.run(['ps', '-aq', '--no-trunc']).stdout.includes(bg), 'the --rm container to go')
+    await until(() => !box.run(['ps', '-a', '-q', '--no-trunc']).stdout.includes(bg), 'the --rm container to go')
     box.run(['start', 'svc'])
     expect(box.run(['rm', '-f', 'svc'])).toMatchObject({ code: 0, stdout: 'svc\n' })
     expect(box.run(['ps', '-a']).stdout).not.toContain('svc')

@@ -22,6 +22,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'stop', summary: "stop running containers: the image's stop signal (SIGTERM), then SIGKILL", load: async () => (await import('./stop.js')).command },
   { name: 'kill', summary: 'send a signal to running containers (default SIGKILL)', load: async () => (await import('./kill.js')).command },
   { name: 'wait', summary: 'wait until containers stop, then print their exit codes', load: async () => (await import('./wait.js')).command },
+  { name: 'exec', summary: 'run a command in a running native container', load: async () => (await import('./exec.js')).command },
   { name: 'diff', summary: "list what a container changed in its image's files (A added, C changed, D deleted)", load: async () => (await import('./diff.js')).command },
   { name: 'cp', summary: 'copy files between a stopped container and this machine', load: async () => (await import('./cp.js')).command },
   { name: 'commit', summary: "make an image from a stopped container's changes", load: async () => (await import('./commit.js')).command },
