@@ -30,6 +30,7 @@ describe('boxplay run -d and the verbs on it (native)', () => {
     expect(row).toMatch(/busybox +"sh -c trap "echo by…" +.* ago +Up .* +svc$/)
     expect(box.run(['ps', '-q']).stdout).toBe(`${id.slice(0, 12)}\n`)
     expect(box.run(['ps', '-q', '--no-trunc']).stdout).toBe(`${id}\n`)
+    expect(box.run(['ps', '-aq']).stdout).toBe(box.run(['ps', '-a', '-q']).stdout) // short flags bundle, as Docker's
     const json = JSON.parse(box.run(['ps', '--format', 'json']).stdout) as Record<string, string>
     expect(json).toMatchObject({ ID: id.slice(0, 12), Names: 'svc', Image: 'busybox', State: 'running', Runtime: 'native' })
   })
