@@ -4,6 +4,7 @@
 pub mod caps;
 pub mod cgroup;
 pub mod child;
+pub mod exec;
 pub mod idmap;
 pub mod kept_scratch;
 pub mod monitor;

@@ -118,6 +118,10 @@ pub fn main() -> i32 {
             }
         };
     }
+    // `boxplay-init --exec SPEC`: one more process in a running container (exec.rs).
+    if std::env::args().nth(1).as_deref() == Some("--exec") {
+        return crate::exec::main(&std::env::args().nth(2).unwrap_or_default());
+    }
     // `boxplay-init --probe`: can this host make a container's namespaces at all?
     if std::env::args().nth(1).as_deref() == Some("--probe") {
         return match probe() {

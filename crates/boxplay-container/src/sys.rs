@@ -239,6 +239,26 @@ pub fn sethostname(name: &str) -> Result<()> {
     check(ret as libc::c_long, || format!("set hostname {name:?}")).map(drop)
 }
 
+/// Joins the namespace `fd` refers to (`nstype` says which kind it must be).
+pub fn setns(fd: RawFd, nstype: libc::c_int) -> Result<()> {
+    // SAFETY: plain syscall on a namespace fd this process holds.
+    let ret = unsafe { libc::setns(fd, nstype) };
+    check(ret as libc::c_long, || format!("setns({nstype:#x})")).map(drop)
+}
+
+pub fn chroot(path: &str) -> Result<()> {
+    let c = cstr(path)?;
+    // SAFETY: c is a valid NUL-terminated path.
+    let ret = unsafe { libc::chroot(c.as_ptr()) };
+    check(ret as libc::c_long, || format!("chroot {path}")).map(drop)
+}
+
+/// A new session with no controlling terminal; failing (already a leader) is harmless.
+pub fn setsid() {
+    // SAFETY: plain syscall.
+    unsafe { libc::setsid() };
+}
+
 pub fn unshare(flags: libc::c_int) -> Result<()> {
     // SAFETY: plain syscall.
     let ret = unsafe { libc::unshare(flags) };

@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { constants } from 'node:os'
 import { basename } from 'node:path'
 import { UsageError, flag, listOption, stringOption, type ParsedArgs } from '../args.js'
 import type { Command, CommandContext } from '../command.js'
 import { parseDuration, parsePositiveNumber, parseSize } from '../units.js'
-import { EXIT_FAILURE } from '../main.js'
+import { exitCodeOf } from '../../containers/exit-code.js'
 import type { ExitStatus, Limits, Mount, Run, RunImage, RunSpec, Runtime } from '../../../web/runtimes/runtime.js'
 import type { WasiRunSpec } from '../../../web/runtimes/wasi/runtime.js'
 import type { SocketListener } from '../../../web/runtimes/wasi/sockets.js'
@@ -41,6 +40,10 @@ export const command: Command = {
     { name: 'dir', value: true, repeat: true, placeholder: 'HOST[::GUEST]', description: 'map a host directory in, read-write (wasi)' },
     { name: 'cold', description: 'boot the VM from scratch instead of a saved state (v86)' },
     { name: 'tcplisten', value: true, repeat: true, placeholder: '[IP:]PORT', description: 'hand the module a listening TCP socket, 127.0.0.1 unless IP (wasi)' },
+    // Containers (server/containers/): a run with a record that ps, logs, stop, start … see.
+    { name: 'detach', short: 'd', description: 'run in the background (a monitor process keeps it) and print its id' },
+    { name: 'name', value: true, placeholder: 'NAME', description: 'name the container and keep it after it exits, until rm' },
+    { name: 'rm', description: 'remove the container when it exits (with -d or --name)' },
   ],
   positionals: { min: 1, names: 'an IMAGE (or a FILE.wasm) to run' },
   optionsEndAfter: 2,
@@ -101,6 +104,23 @@ export const command: Command = {
       options: { cold: flag(args, 'cold') },
     }
 
+    // Containers: -d or --name keep a record (server/containers/run-container.ts).
+    const detach = flag(args, 'detach')
+    const name = stringOption(args, 'name')
+    if (detach || name !== undefined) {
+      // The sockets would live in this process, not in the container's monitor.
+      if (listOption(args, 'tcplisten').length > 0) throw new UsageError('--tcplisten does not work with -d or --name yet: run the server in the foreground', 'run')
+      if (isWasmFile(imageArg)) throw new UsageError(`a bare ${imageArg} cannot become a container: load it as an image first`, 'run')
+      const { runAsContainer } = await import('../../containers/run-container.js')
+      const code = await runAsContainer(ctx, store, {
+        image, imageArg, runtime, spec, detach, name, autoRemove: flag(args, 'rm'),
+        attach: (run, subscribe) => attach(ctx, run, { interactive, tty: tty && stdin.isTTY === true }, subscribe),
+      })
+      await flush(ctx)
+      if (ctx.stdout === process.stdout) process.exit(code)
+      return code
+    }
+
     const run = await runtime.start(await withTcpListeners(ctx, args, runtime, spec))
     const status = await attach(ctx, run, { interactive, tty: tty && stdin.isTTY === true })
     if (status.reason !== 'exited' && status.reason !== 'signaled') {
@@ -117,8 +137,13 @@ export const command: Command = {
 }
 
 /** Wires the terminal to the run until it exits; Ctrl-C is forwarded, twice kills. */
-async function attach(ctx: CommandContext, run: Run, io: { interactive: boolean; tty: boolean }): Promise<ExitStatus> {
-  run.onOutput((chunk) => (chunk.stream === 'stdout' ? ctx.stdout : ctx.stderr).write(chunk.data))
+async function attach(
+  ctx: CommandContext,
+  run: Run,
+  io: { interactive: boolean; tty: boolean },
+  subscribe: Run['onOutput'] = (listener) => run.onOutput(listener),
+): Promise<ExitStatus> {
+  subscribe((chunk) => (chunk.stream === 'stdout' ? ctx.stdout : ctx.stderr).write(chunk.data))
   const stdin = process.stdin
   const cleanups: Array<() => void> = []
   if (io.interactive) {
@@ -154,17 +179,8 @@ async function attach(ctx: CommandContext, run: Run, io: { interactive: boolean;
   }
 }
 
-export function exitCode(status: ExitStatus): number {
-  // 126/127 say the command could not be run or found; any other failure is boxplay's own.
-  if (status.reason === 'error') return status.code >= 125 ? status.code : EXIT_FAILURE
-  // Whatever signal ended it, a run stopped by --timeout exits as timeout(1) does.
-  if (status.reason === 'timeout') return 124
-  if (status.signal) {
-    const n = (constants.signals as Record<string, number | undefined>)[status.signal]
-    if (n !== undefined) return 128 + n
-  }
-  return status.code
-}
+/** The CLI's exit code for a run (one definition, shared with containers' `wait` and `ps`). */
+export const exitCode = exitCodeOf
 
 /**
  * --tcplisten (wasi only), as wasmtime's: the sockets are opened here, before the run, so a
