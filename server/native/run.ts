@@ -125,6 +125,8 @@ export class NativeRun extends RunBase {
     this.facts.uidMap = e.idMap
     this.idMap = e.idMap
     if (e.cgroup) this.facts.cgroup = e.cgroup
+    // As Docker's PORTS column shows them: the host port is the one bound (0 was any free one).
+    if (e.ports?.length) this.facts.ports = e.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/tcp`).join(', ')
     this.facts.startBreakdown = e.phases.map(([name, ms]) => `${name} ${ms.toFixed(2)} ms`).join(', ')
   }
 

@@ -7,6 +7,8 @@ pub mod child;
 pub mod idmap;
 pub mod kept_scratch;
 pub mod monitor;
+pub mod net;
+pub mod ports;
 pub mod rootfs;
 pub mod seccomp;
 pub mod spec;

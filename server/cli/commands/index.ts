@@ -15,6 +15,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'push', summary: 'upload a stored image to a registry', load: async () => (await import('./push.js')).command },
   { name: 'build', summary: 'build an image from a Dockerfile; each RUN runs in a native container', load: async () => (await import('./build.js')).command },
   { name: 'run', summary: 'run an image as a v86 VM, a WASI module or a native container', load: async () => (await import('./run.js')).command },
+  { name: 'network', summary: 'create, list, inspect and remove networks for native containers', load: async () => (await import('./network.js')).command },
   { name: 'rmi', summary: 'forget image names (blobs stay until prune)', load: async () => (await import('./rmi.js')).command },
   { name: 'prune', summary: 'remove blobs and unpacked layers no image uses', load: async () => (await import('./prune.js')).command },
   { name: 'serve', summary: 'start the playground: the web app and the native runtime on a local server', load: async () => (await import('./serve.js')).command },
