@@ -172,8 +172,8 @@ export class NativeRuntime implements Runtime {
       await network?.release()
       throw err
     }
-    // The lease goes when the run has ended, however it ended.
-    if (network) void run.exit.finally(() => network.release().catch((e: unknown) => process.stderr.write(`boxplay: releasing the run's network address: ${String(e)}\n`)))
+    // The lease goes when the run has ended, however it ended, before its exit is reported.
+    if (network) run.onEnded(() => network.release())
     return run
   }
 }

@@ -7,12 +7,13 @@
 //! connects *inside* that namespace. A socket keeps the namespace it was made in, so the one
 //! process holds both sides: no DNAT rule, no bridge, no slirp needed, identical as root and
 //! rootless, and nothing to sweep: the proxy dies with the monitor (PR_SET_PDEATHSIG) or when
-//! the monitor stops it after the container exits.
+//! the monitor stops it after the container exits. One thread relays every connection
+//! through epoll (see `Relay`).
 
 use crate::spec::PortForward;
 use crate::sys::{self, Context, Result};
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 
 /// The host listeners of one run, bound and not yet served.
@@ -96,48 +97,198 @@ fn serve(published: Published, container_pid: libc::pid_t, rootless: bool, targe
         sys::setns(&format!("/proc/{container_pid}/ns/user"), libc::CLONE_NEWUSER)?;
     }
     sys::setns(&format!("/proc/{container_pid}/ns/net"), libc::CLONE_NEWNET)?;
-    let mut accepters = Vec::new();
-    for (listener, container_port) in published.listeners {
-        let to = SocketAddr::from((target, container_port));
-        accepters.push(std::thread::Builder::new().name("accept".into()).spawn(move || accept_loop(listener, to)).context(|| "start a proxy thread".into())?);
-    }
-    for a in accepters {
-        let _ = a.join();
-    }
-    Ok(())
+    let listeners = published.listeners.into_iter().map(|(l, port)| (l, SocketAddrV4::new(target, port))).collect();
+    Relay::new(listeners)?.run()
 }
 
-fn accept_loop(listener: TcpListener, to: SocketAddr) {
+/// At most this many connections at once; more are accepted and closed at once.
+const MAX_CONNECTIONS: usize = 4096;
+const BUF: usize = 64 * 1024;
+const IN: u32 = libc::EPOLLIN as u32;
+const OUT: u32 = libc::EPOLLOUT as u32;
+
+/// One direction of a connection: bytes read from one socket, not yet written to the other.
+#[derive(Default)]
+struct Half {
+    buf: Vec<u8>,
+    pos: usize,
+    /// The source said EOF; once `buf` is drained the destination is half-closed.
+    eof: bool,
+    shut: bool,
+}
+
+impl Half {
+    fn pending(&self) -> bool {
+        self.pos < self.buf.len()
+    }
+    fn done(&self) -> bool {
+        self.shut && !self.pending()
+    }
+}
+
+enum Step {
+    Open,
+    Close,
+}
+
+/// Moves bytes `from` → `to` until either would block; Close on an error.
+fn pump(half: &mut Half, from: &mut TcpStream, to: &mut TcpStream, scratch: &mut [u8]) -> Step {
     loop {
-        let Ok((client, _)) = listener.accept() else { continue };
-        let _ = std::thread::Builder::new().stack_size(128 * 1024).spawn(move || relay(client, to));
-    }
-}
-
-/// One connection: each direction copied until EOF, then half-closed, as the peer did.
-fn relay(client: TcpStream, to: SocketAddr) {
-    let Ok(server) = TcpStream::connect(to) else { return };
-    let _ = client.set_nodelay(true);
-    let _ = server.set_nodelay(true);
-    let (Ok(client2), Ok(server2)) = (client.try_clone(), server.try_clone()) else { return };
-    let upstream = std::thread::Builder::new().stack_size(128 * 1024).spawn(move || pump(client2, server2));
-    pump(server, client);
-    if let Ok(u) = upstream {
-        let _ = u.join();
-    }
-}
-
-fn pump(mut from: TcpStream, mut to: TcpStream) {
-    let mut buf = [0u8; 32 * 1024];
-    loop {
-        match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
+        if half.pending() {
+            match to.write(&half.buf[half.pos..]) {
+                Ok(n) => half.pos += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Open,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return Step::Close,
+            }
+            continue;
+        }
+        if half.eof {
+            if !half.shut {
+                half.shut = true;
+                let _ = to.shutdown(Shutdown::Write);
+            }
+            return Step::Open;
+        }
+        match from.read(scratch) {
+            Ok(0) => half.eof = true,
             Ok(n) => {
-                if to.write_all(&buf[..n]).is_err() {
-                    break;
+                half.buf.clear();
+                half.buf.extend_from_slice(&scratch[..n]);
+                half.pos = 0;
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Open,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return Step::Close,
+        }
+    }
+}
+
+struct Conn {
+    client: TcpStream,
+    server: TcpStream,
+    /// The connection to the container is still being made.
+    connecting: bool,
+    up: Half,
+    down: Half,
+    /// What epoll watches now on (client, server), to skip needless EPOLL_CTL_MODs.
+    watching: (u32, u32),
+}
+
+/// The proxy's event loop: one thread, one epoll set, no thread per connection (a new thread
+/// per connection costs a scheduling round trip per request on a busy host).
+/// Tokens: listener i → i; connection slot s → (s + 1) << 32 | side (0 client, 1 server).
+struct Relay {
+    epoll: std::os::fd::OwnedFd,
+    listeners: Vec<(TcpListener, SocketAddrV4)>,
+    conns: Vec<Option<Conn>>,
+    free: Vec<usize>,
+}
+
+impl Relay {
+    fn new(listeners: Vec<(TcpListener, SocketAddrV4)>) -> Result<Relay> {
+        let epoll = sys::epoll_create()?;
+        for (i, (l, _)) in listeners.iter().enumerate() {
+            l.set_nonblocking(true).context(|| "make a listener non-blocking".into())?;
+            sys::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, l.as_raw_fd(), IN, i as u64)?;
+        }
+        Ok(Relay { epoll, listeners, conns: Vec::new(), free: Vec::new() })
+    }
+
+    fn run(mut self) -> Result<()> {
+        let mut events = Vec::new();
+        let mut scratch = vec![0u8; BUF];
+        loop {
+            sys::epoll_wait(self.epoll.as_raw_fd(), &mut events, 256)?;
+            for &(token, _) in &events {
+                if token >> 32 == 0 {
+                    self.accept(token as usize);
+                } else {
+                    self.progress(((token >> 32) - 1) as usize, &mut scratch);
                 }
             }
         }
     }
-    let _ = to.shutdown(Shutdown::Write);
+
+    fn accept(&mut self, i: usize) {
+        loop {
+            let (listener, to) = &self.listeners[i];
+            let to = *to;
+            let client = match listener.accept() {
+                Ok((c, _)) => c,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(_) => return,
+            };
+            let in_use = self.conns.len() - self.free.len();
+            if in_use >= MAX_CONNECTIONS || client.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let Ok(server) = sys::tcp_connect_nonblocking(to) else { continue };
+            let _ = client.set_nodelay(true);
+            let _ = server.set_nodelay(true);
+            let conn = Conn { client, server, connecting: true, up: Half::default(), down: Half::default(), watching: (0, 0) };
+            let slot = match self.free.pop() {
+                Some(s) => {
+                    self.conns[s] = Some(conn);
+                    s
+                }
+                None => {
+                    self.conns.push(Some(conn));
+                    self.conns.len() - 1
+                }
+            };
+            let c = self.conns[slot].as_mut().unwrap();
+            let base = ((slot as u64) + 1) << 32;
+            let ok = sys::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, c.client.as_raw_fd(), 0, base).is_ok()
+                && sys::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, c.server.as_raw_fd(), OUT, base | 1).is_ok();
+            c.watching = (0, OUT);
+            if !ok {
+                self.close(slot);
+            }
+        }
+    }
+
+    fn progress(&mut self, slot: usize, scratch: &mut [u8]) {
+        let Some(c) = self.conns.get_mut(slot).and_then(|c| c.as_mut()) else { return };
+        if c.connecting {
+            match c.server.take_error() {
+                Ok(None) => {}
+                _ => return self.close(slot),
+            }
+            // Still in progress: not yet writable, and no error yet.
+            if c.server.peer_addr().is_err() {
+                return;
+            }
+            c.connecting = false;
+        }
+        let up = pump(&mut c.up, &mut c.client, &mut c.server, scratch);
+        let down = pump(&mut c.down, &mut c.server, &mut c.client, scratch);
+        if matches!(up, Step::Close) || matches!(down, Step::Close) || (c.up.done() && c.down.done()) {
+            return self.close(slot);
+        }
+        // Read a side only when its last bytes are delivered; write a side only when bytes wait.
+        let want_client = (if !c.up.pending() && !c.up.eof { IN } else { 0 }) | (if c.down.pending() { OUT } else { 0 });
+        let want_server = (if !c.down.pending() && !c.down.eof { IN } else { 0 }) | (if c.up.pending() { OUT } else { 0 });
+        let base = ((slot as u64) + 1) << 32;
+        let epoll = self.epoll.as_raw_fd();
+        let mut ok = true;
+        if want_client != c.watching.0 {
+            ok &= sys::epoll_ctl(epoll, libc::EPOLL_CTL_MOD, c.client.as_raw_fd(), want_client, base).is_ok();
+        }
+        if want_server != c.watching.1 {
+            ok &= sys::epoll_ctl(epoll, libc::EPOLL_CTL_MOD, c.server.as_raw_fd(), want_server, base | 1).is_ok();
+        }
+        c.watching = (want_client, want_server);
+        if !ok {
+            self.close(slot);
+        }
+    }
+
+    fn close(&mut self, slot: usize) {
+        if let Some(c) = self.conns[slot].take() {
+            let _ = sys::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_DEL, c.client.as_raw_fd(), 0, 0);
+            let _ = sys::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_DEL, c.server.as_raw_fd(), 0, 0);
+            self.free.push(slot);
+        }
+    }
 }

@@ -623,3 +623,55 @@ pub fn getppid() -> libc::pid_t {
     // SAFETY: always succeeds.
     unsafe { libc::getppid() }
 }
+
+pub fn epoll_create() -> Result<OwnedFd> {
+    // SAFETY: plain syscall; the fd returned is new.
+    let ret = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    let fd = check(ret as libc::c_long, || "epoll_create1".into())?;
+    // SAFETY: fd was just returned by the kernel and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// EPOLL_CTL_ADD / MOD / DEL of `fd` with `events` and the caller's `token`.
+pub fn epoll_ctl(epoll: RawFd, op: libc::c_int, fd: RawFd, events: u32, token: u64) -> Result<()> {
+    let mut ev = libc::epoll_event { events, u64: token };
+    // SAFETY: ev is a valid epoll_event for the call (ignored for DEL).
+    let ret = unsafe { libc::epoll_ctl(epoll, op, fd, &mut ev) };
+    check(ret as libc::c_long, || format!("epoll_ctl({op}, {fd})")).map(drop)
+}
+
+/// Waits for events; returns (token, events) pairs. EINTR is an empty batch.
+pub fn epoll_wait(epoll: RawFd, out: &mut Vec<(u64, u32)>, max: usize) -> Result<()> {
+    // SAFETY: epoll_event is plain old data; all-zero is valid.
+    let mut evs: Vec<libc::epoll_event> = vec![unsafe { std::mem::zeroed() }; max];
+    // SAFETY: evs has room for `max` events.
+    let ret = unsafe { libc::epoll_wait(epoll, evs.as_mut_ptr(), max as libc::c_int, -1) };
+    out.clear();
+    if ret < 0 && errno() == libc::EINTR {
+        return Ok(());
+    }
+    let n = check(ret as libc::c_long, || "epoll_wait".into())? as usize;
+    out.extend(evs[..n].iter().map(|e| (e.u64, e.events)));
+    Ok(())
+}
+
+/// A non-blocking TCP socket connecting to `addr` (IPv4): the connection may still be in
+/// progress when this returns (wait for it to become writable, then check SO_ERROR).
+pub fn tcp_connect_nonblocking(addr: std::net::SocketAddrV4) -> Result<std::net::TcpStream> {
+    // SAFETY: plain syscall; the fd is owned below.
+    let s = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+    let s = check(s as libc::c_long, || "socket".into())?;
+    // SAFETY: s was just returned by the kernel and is owned by nobody else.
+    let sock = unsafe { OwnedFd::from_raw_fd(s as RawFd) };
+    // SAFETY: sockaddr_in is plain old data; all-zero is a valid value.
+    let mut sin: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    sin.sin_family = libc::AF_INET as libc::sa_family_t;
+    sin.sin_port = addr.port().to_be();
+    sin.sin_addr.s_addr = u32::from_ne_bytes(addr.ip().octets());
+    // SAFETY: sin is a valid sockaddr_in and its size is passed.
+    let ret = unsafe { libc::connect(sock.as_raw_fd(), &sin as *const libc::sockaddr_in as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t) };
+    if ret < 0 && errno() != libc::EINPROGRESS {
+        return Err(Error { what: format!("connect to {addr}"), errno: errno() });
+    }
+    Ok(std::net::TcpStream::from(sock))
+}
