@@ -21,10 +21,10 @@ import { packageRoot } from '../../server/native/paths.js'
 import { ensurePackages } from '../../server/setup/system-packages.js'
 import { compare, formatTable, normalise, type AnyRow } from './framework.js'
 
-const SECONDS = Number(process.env.BOXPLAY_BENCH_HTTP_SECONDS ?? 3)
+const SECONDS = Number(process.env.BOXPLAY_BENCH_HTTP_SECONDS ?? 2)
 const CONCURRENCY = 8
-const LATENCY_REQUESTS = 200
-const ROUNDS = 3
+const LATENCY_REQUESTS = 100
+const ROUNDS = 5
 const PODMAN_IMAGE = 'localhost/boxplay-bench-busybox:latest'
 const SERVE = 'mkdir -p /w && head -c 1024 /dev/zero | tr "\\0" x > /w/index.html && exec httpd -f -p 80 -h /w'
 
@@ -90,67 +90,67 @@ async function latencies(port: number): Promise<number[]> {
   return out
 }
 
-interface Measured {
-  rps: number[]
-  ms: number[]
+interface Server {
+  port: number
+  stop(): Promise<void>
 }
 
-async function measure(port: number): Promise<Measured> {
-  await waitUp(port)
-  const rps: number[] = []
-  const ms: number[] = []
-  for (let r = 0; r < ROUNDS; r++) {
-    rps.push(await throughput(port))
-    ms.push(...(await latencies(port)))
-  }
-  return { rps, ms }
-}
-
-async function boxplaySide(home: string): Promise<Measured> {
+async function startBoxplay(home: string): Promise<Server> {
   const cli = join(packageRoot(), 'dist', 'server', 'cli', 'main.js')
   const port = await freePort()
   const child = spawn(process.execPath, [cli, 'run', '--runtime', 'native', '-p', `127.0.0.1:${port}:80`, 'busybox', 'sh', '-c', SERVE], {
     env: { ...process.env, BOXPLAY_HOME: home },
     stdio: ['ignore', 'ignore', 'inherit'],
   })
-  try {
-    return await measure(port)
-  } finally {
-    await stopChild(child)
+  return { port, stop: () => stopChild(child) }
+}
+
+async function startPodman(home: string, work: string): Promise<Server> {
+  ensurePackages(['podman', 'skopeo'], (m) => process.stderr.write(`bench net-http: ${m}\n`))
+  const name = `boxplay-bench-http-${process.pid}`
+  const port = await freePort()
+  const archive = join(work, 'busybox.tar')
+  execFileSync('skopeo', ['copy', '-q', `oci:${home}:busybox:latest`, `oci-archive:${archive}:${PODMAN_IMAGE.replace(/^localhost\//, '')}`])
+  execFileSync('podman', ['load', '-q', '-i', archive], { stdio: 'ignore' })
+  // Start, say "up", wait for a line on stdin, remove: all in one mount namespace.
+  const script = [
+    'umount /sys/fs/cgroup/unified 2>/dev/null',
+    `podman run -d --name ${name} --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 -p 127.0.0.1:${port}:80 ${PODMAN_IMAGE} sh -c '${SERVE}' >/dev/null || exit 1`,
+    'echo up',
+    'read line',
+    `podman rm -f -t 0 ${name} >/dev/null`,
+  ].join('\n')
+  const shell = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const lines = createInterface({ input: shell.stdout! })[Symbol.asyncIterator]()
+  const first = await lines.next()
+  if (first.done || first.value !== 'up') throw new Error('podman run -d -p did not start the container')
+  return {
+    port,
+    stop: async () => {
+      shell.stdin!.end('\n')
+      await new Promise((r) => shell.once('close', r))
+      spawnSync('podman', ['rmi', '-f', PODMAN_IMAGE], { stdio: 'ignore' })
+    },
   }
 }
 
-async function podmanSide(home: string): Promise<Measured> {
-  ensurePackages(['podman', 'skopeo'], (m) => process.stderr.write(`bench net-http: ${m}\n`))
-  const work = mkdtempSync(join(tmpdir(), 'boxplay-bench-podman-http-'))
-  const name = `boxplay-bench-http-${process.pid}`
-  const port = await freePort()
-  try {
-    const archive = join(work, 'busybox.tar')
-    execFileSync('skopeo', ['copy', '-q', `oci:${home}:busybox:latest`, `oci-archive:${archive}:${PODMAN_IMAGE.replace(/^localhost\//, '')}`])
-    execFileSync('podman', ['load', '-q', '-i', archive], { stdio: 'ignore' })
-    // Start, say "up", wait for a line on stdin, remove: all in one mount namespace.
-    const script = [
-      'umount /sys/fs/cgroup/unified 2>/dev/null',
-      `podman run -d --name ${name} --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 -p 127.0.0.1:${port}:80 ${PODMAN_IMAGE} sh -c '${SERVE}' >/dev/null || exit 1`,
-      'echo up',
-      'read line',
-      `podman rm -f -t 0 ${name} >/dev/null`,
-    ].join('\n')
-    const shell = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { stdio: ['pipe', 'pipe', 'inherit'] })
-    const lines = createInterface({ input: shell.stdout! })[Symbol.asyncIterator]()
-    const first = await lines.next()
-    if (first.done || first.value !== 'up') throw new Error('podman run -d -p did not start the container')
-    try {
-      return await measure(port)
-    } finally {
-      shell.stdin!.end('\n')
-      await new Promise((r) => shell.once('close', r))
+interface Measured {
+  rps: number[]
+  ms: number[]
+}
+
+/** Both servers up at once, rounds interleaved, so a burst of load elsewhere hits both. */
+async function measureBoth(a: Server, b: Server): Promise<[Measured, Measured]> {
+  await waitUp(a.port)
+  await waitUp(b.port)
+  const out: [Measured, Measured] = [{ rps: [], ms: [] }, { rps: [], ms: [] }]
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [i, s] of [a, b].entries()) {
+      out[i]!.rps.push(await throughput(s.port))
+      out[i]!.ms.push(...(await latencies(s.port)))
     }
-  } finally {
-    spawnSync('podman', ['rmi', '-f', PODMAN_IMAGE], { stdio: 'ignore' })
-    rmSync(work, { recursive: true, force: true })
   }
+  return out
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
@@ -183,14 +183,24 @@ function networkCost(home: string): { none: number[]; bridge: number[] } {
 
 export async function benchNetHttp(): Promise<AnyRow[]> {
   const home = mkdtempSync(join(tmpdir(), 'boxplay-bench-http-'))
+  const work = mkdtempSync(join(tmpdir(), 'boxplay-bench-podman-http-'))
+  const cli = join(packageRoot(), 'dist', 'server', 'cli', 'main.js')
   try {
     // Seeds the store and unpacks busybox before anything is timed.
-    execFileSync(process.execPath, [join(packageRoot(), 'dist', 'server', 'cli', 'main.js'), 'run', '--runtime', 'native', 'busybox', 'true'], { env: { ...process.env, BOXPLAY_HOME: home } })
-    const boxplay = await boxplaySide(home)
-    const podman = await podmanSide(home)
+    execFileSync(process.execPath, [cli, 'run', '--runtime', 'native', 'busybox', 'true'], { env: { ...process.env, BOXPLAY_HOME: home } })
+    const servers: Server[] = []
+    let boxplay: Measured
+    let podman: Measured
+    try {
+      servers.push(await startBoxplay(home))
+      servers.push(await startPodman(home, work))
+      ;[boxplay, podman] = await measureBoth(servers[0]!, servers[1]!)
+    } finally {
+      for (const s of servers) await s.stop()
+    }
     const cost = networkCost(home)
     // The default bridge made above is this bench's: removed with its (empty) record.
-    spawnSync(process.execPath, [join(packageRoot(), 'dist', 'server', 'cli', 'main.js'), 'network', 'rm', 'bridge'], { stdio: 'ignore' })
+    spawnSync(process.execPath, [cli, 'network', 'rm', 'bridge'], { stdio: 'ignore' })
     return [
       compare(`HTTP 1 KB GET via a published port, ${CONCURRENCY} clients: boxplay run -p`, 'req/s', boxplay.rps, 'podman run -p', podman.rps, 'goal ≥ 1.0× podman'),
       compare('HTTP 1 KB GET via a published port, one at a time: boxplay run -p', 'ms', boxplay.ms, 'podman run -p', podman.ms),
@@ -198,6 +208,7 @@ export async function benchNetHttp(): Promise<AnyRow[]> {
     ]
   } finally {
     rmSync(home, { recursive: true, force: true })
+    rmSync(work, { recursive: true, force: true })
   }
 }
 
