@@ -7,8 +7,8 @@
 //! connects *inside* that namespace. A socket keeps the namespace it was made in, so the one
 //! process holds both sides: no DNAT rule, no bridge, no slirp needed, identical as root and
 //! rootless, and nothing to sweep: the proxy dies with the monitor (PR_SET_PDEATHSIG) or when
-//! the monitor stops it after the container exits. One thread relays every connection
-//! through epoll (see `Relay`).
+//! the monitor stops it after the container exits. A few threads (one per CPU, ≤ 4) relay
+//! the connections, each through its own epoll set (see `Relay`).
 
 use crate::spec::PortForward;
 use crate::sys::{self, Context, Result};
@@ -97,8 +97,19 @@ fn serve(published: Published, container_pid: libc::pid_t, rootless: bool, targe
         sys::setns(&format!("/proc/{container_pid}/ns/user"), libc::CLONE_NEWUSER)?;
     }
     sys::setns(&format!("/proc/{container_pid}/ns/net"), libc::CLONE_NEWNET)?;
-    let listeners = published.listeners.into_iter().map(|(l, port)| (l, SocketAddrV4::new(target, port))).collect();
-    Relay::new(listeners)?.run()
+    let listeners: Vec<(TcpListener, SocketAddrV4)> = published.listeners.into_iter().map(|(l, port)| (l, SocketAddrV4::new(target, port))).collect();
+    // One relay per CPU (at most 4), each with its own epoll set over the same listeners
+    // (EPOLLEXCLUSIVE: one wakes per connection), so a busy host need not schedule one thread.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let mut relays = Vec::new();
+    for _ in 1..threads {
+        let mine: Vec<(TcpListener, SocketAddrV4)> = listeners.iter().map(|(l, to)| l.try_clone().map(|l| (l, *to))).collect::<std::io::Result<_>>().context(|| "share a listener".into())?;
+        let relay = Relay::new(mine)?;
+        relays.push(std::thread::Builder::new().name("relay".into()).spawn(move || relay.run()).context(|| "start a relay thread".into())?);
+    }
+    let result = Relay::new(listeners)?.run();
+    drop(relays);
+    result
 }
 
 /// At most this many connections at once; more are accepted and closed at once.
@@ -175,7 +186,7 @@ struct Conn {
     down: Half,
 }
 
-/// The proxy's event loop: one thread, one epoll set, no thread per connection (a new thread
+/// A relay's event loop: one thread, one epoll set, no thread per connection (a new thread
 /// per connection costs a scheduling round trip per request on a busy host), and about a
 /// dozen syscalls per short connection besides the reads and writes.
 /// Tokens: listener i → i; connection slot s → (s + 1) << 32 | side (0 client, 1 server).
@@ -191,7 +202,7 @@ impl Relay {
         let epoll = sys::epoll_create()?;
         for (i, (l, _)) in listeners.iter().enumerate() {
             l.set_nonblocking(true).context(|| "make a listener non-blocking".into())?;
-            sys::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, l.as_raw_fd(), IN, i as u64)?;
+            sys::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, l.as_raw_fd(), IN | libc::EPOLLEXCLUSIVE as u32, i as u64)?;
         }
         Ok(Relay { epoll, listeners, conns: Vec::new(), free: Vec::new() })
     }
