@@ -24,6 +24,9 @@ export interface Attachment {
 }
 
 export async function attachRun(stateRoot: string, networkName: string, run: { runId: string; names: string[] }): Promise<Attachment> {
+  if (networkName === 'host') {
+    throw new NetworkError('unsupported', "--network host is not supported: a container always gets its own network namespace (use -p to reach it from the host)")
+  }
   requireRoot(`--network ${networkName}`)
   const dir = networksDir(stateRoot)
   const lease = await withNetworkLock(dir, () => {

@@ -88,5 +88,6 @@ describe.runIf(root)('native containers on a user network (root)', () => {
     }
     await expect(runtime.start({ image: img, cmd: ['true'], network: { name: 'nope' } })).rejects.toThrow(/network nope not found: see boxplay network ls/)
     await expect(runtime.start({ image: img, cmd: ['true'], network: { aliases: ['x'] } })).rejects.toThrow(/--network-alias needs a network/)
+    await expect(runtime.start({ image: img, cmd: ['true'], network: { name: 'host' } })).rejects.toThrow(/--network host is not supported/)
   })
 })

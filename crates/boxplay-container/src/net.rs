@@ -139,3 +139,37 @@ pub fn configure_inside(net: &NetworkAttach) -> Result<()> {
     sys::set_ipv4_address(CONTAINER_IFNAME, parse_ipv4(&net.address)?, net.prefix_len)?;
     sys::link_up(CONTAINER_IFNAME)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_are_aligned_and_nests_sized() {
+        let mut m = Message::new(RTM_NEWLINK, NLM_F_REQUEST);
+        m.ifinfo(true);
+        m.attr_str(IFLA_IFNAME, "bpv1"); // 4 + 5 bytes, padded to 12
+        let nest = m.begin_nest(IFLA_LINKINFO);
+        m.attr_str(IFLA_INFO_KIND, "veth"); // 4 + 5, padded to 12
+        m.end_nest(nest);
+        let buf = m.finish();
+        assert_eq!(buf.len(), 16 + 16 + 12 + 4 + 12);
+        assert_eq!(u32::from_ne_bytes(buf[0..4].try_into().unwrap()) as usize, buf.len());
+        assert_eq!(u16::from_ne_bytes([buf[4], buf[5]]), RTM_NEWLINK);
+        // The ifname attribute: length 9 (unpadded), type 3, "bpv1\0".
+        assert_eq!(&buf[32..36], &[9, 0, 3, 0]);
+        assert_eq!(&buf[36..41], b"bpv1\0");
+        // The nest's length covers its header and the padded attribute inside.
+        assert_eq!(u16::from_ne_bytes([buf[44], buf[45]]), 16);
+    }
+
+    #[test]
+    fn interface_names_are_checked() {
+        assert!(check_ifname("bpv0123456789ab").is_ok());
+        for bad in ["", "a/b", "a:b", "0123456789abcdef", "a b", "."] {
+            assert!(check_ifname(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_ipv4("10.200.1.2").unwrap(), [10, 200, 1, 2]);
+        assert!(parse_ipv4("10.200.1").is_err());
+    }
+}
