@@ -29,12 +29,12 @@ export async function attachRun(stateRoot: string, networkName: string, run: { r
   }
   requireRoot(`--network ${networkName}`)
   const dir = networksDir(stateRoot)
-  const lease = await withNetworkLock(dir, () => {
+  const lease = await withNetworkLock(dir, async () => {
     let record = readRecord(dir, networkName)
-    if (!record && networkName === DEFAULT_BRIDGE) record = makeNetwork(dir, DEFAULT_BRIDGE, {})
+    if (!record && networkName === DEFAULT_BRIDGE) record = await makeNetwork(dir, DEFAULT_BRIDGE, {})
     if (!record) throw notFound(networkName)
     pruneLeases(record)
-    ensureBridge(record)
+    await ensureBridge(record)
     const ip = nextAddress(record)
     const hostIfname = `bpv${randomBytes(6).toString('hex')}`
     record.leases.push({ runId: run.runId, ip, hostIfname, names: run.names, owner: thisProcess(), attached: new Date().toISOString() })

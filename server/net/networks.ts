@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { createBridge, bridgeExists, deleteBridge } from './bridge.js'
 import { NetworkError } from './errors.js'
-import { chooseSubnet, formatSubnet, gatewayOf, parseSubnet } from './ipam.js'
+import { chooseSubnet, formatSubnet, gatewayOf, hostRoutes, parseSubnet } from './ipam.js'
 import { withNetworkLock } from './lock.js'
 import { deleteRecord, listRecords, networksDir, pruneLeases, readRecord, writeRecord, type NetworkRecord } from './records.js'
 
@@ -41,21 +41,33 @@ export async function createNetwork(stateRoot: string, name: string, opts: Creat
   })
 }
 
-/** Under the lock: picks a subnet, makes the bridge, stores the record. */
-export function makeNetwork(dir: string, name: string, opts: CreateOptions): NetworkRecord {
-  const subnet = chooseSubnet(opts.subnet, listRecords(dir))
+/**
+ * Bridges of every state dir on this host share its routing table: choosing a subnet and
+ * giving the bridge its address happen under one host-wide lock (root-only /run), so two
+ * boxplays (two state dirs, parallel tests) never pick the same /24. Taken inside a state
+ * dir's lock, never the other way round.
+ */
+const HOST_LOCK_DIR = '/run/boxplay-hostnet'
+
+/** Under the state dir's lock: picks a subnet, makes the bridge, stores the record. */
+export async function makeNetwork(dir: string, name: string, opts: CreateOptions): Promise<NetworkRecord> {
   const id = randomBytes(32).toString('hex')
-  const record: NetworkRecord = {
-    name,
-    id,
-    driver: 'bridge',
-    bridge: `bpl-${id.slice(0, 8)}`,
-    subnet: formatSubnet(subnet),
-    gateway: gatewayOf(subnet),
-    created: new Date().toISOString(),
-    leases: [],
-  }
-  createBridge(record.bridge, record.gateway, subnet.prefix)
+  const record = await withNetworkLock(HOST_LOCK_DIR, () => {
+    // The host's routes include every other boxplay's bridges, made under this same lock.
+    const subnet = chooseSubnet(opts.subnet, listRecords(dir))
+    const made: NetworkRecord = {
+      name,
+      id,
+      driver: 'bridge',
+      bridge: `bpl-${id.slice(0, 8)}`,
+      subnet: formatSubnet(subnet),
+      gateway: gatewayOf(subnet),
+      created: new Date().toISOString(),
+      leases: [],
+    }
+    createBridge(made.bridge, made.gateway, subnet.prefix)
+    return made
+  })
   try {
     writeRecord(dir, record)
   } catch (err) {
@@ -66,8 +78,15 @@ export function makeNetwork(dir: string, name: string, opts: CreateOptions): Net
 }
 
 /** After a reboot (or `ip link del`) the record outlives its bridge: make it again. */
-export function ensureBridge(record: NetworkRecord): void {
-  if (!bridgeExists(record.bridge)) createBridge(record.bridge, record.gateway, parseSubnet(record.subnet).prefix)
+export async function ensureBridge(record: NetworkRecord): Promise<void> {
+  if (bridgeExists(record.bridge)) return
+  await withNetworkLock(HOST_LOCK_DIR, () => {
+    if (bridgeExists(record.bridge)) return
+    const subnet = parseSubnet(record.subnet)
+    const clash = hostRoutes().find((r) => r.base < subnet.base + 2 ** (32 - subnet.prefix) && subnet.base < r.base + 2 ** (32 - r.prefix))
+    if (clash) throw new NetworkError('in-use', `network ${record.name}: its bridge is gone and its subnet ${record.subnet} is now routed elsewhere on this host (${formatSubnet(clash)}): remove the network and create it again`)
+    createBridge(record.bridge, record.gateway, subnet.prefix)
+  })
 }
 
 /** Every stored network, leases of dead runs dropped. */
