@@ -14,5 +14,6 @@ export const benches: readonly BenchEntry[] = [
   { name: 'v86', run: async () => (await import('./v86.js')).benchV86() },
   { name: 'v86-debian', run: async () => (await import('./v86-debian.js')).benchV86Debian() },
   { name: 'build', run: async () => (await import('./build.js')).benchBuild() },
+  { name: 'net-http', run: async () => (await import('./net-http.js')).benchNetHttp() },
   { name: 'serve', run: async () => (await import('./serve.js')).benchServe() },
 ]

@@ -88,6 +88,9 @@ fn setup_and_exec(input: &ChildInput) -> Result<Never> {
     sys::unshare(libc::CLONE_NEWCGROUP)?;
     sys::sethostname(&spec.hostname)?;
     sys::loopback_up()?;
+    if let Some(network) = &spec.network {
+        crate::net::configure_inside(network).context(|| "configure the container's eth0".into())?;
+    }
 
     rootfs::build(&layout).context(|| "prepare the root filesystem".into())?;
     rootfs::mask_and_protect().context(|| "mask /proc and /sys".into())?;

@@ -8,6 +8,8 @@ pub mod exec;
 pub mod idmap;
 pub mod kept_scratch;
 pub mod monitor;
+pub mod net;
+pub mod ports;
 pub mod rootfs;
 pub mod seccomp;
 pub mod spec;

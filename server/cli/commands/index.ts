@@ -27,6 +27,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'cp', summary: 'copy files between a stopped container and this machine', load: async () => (await import('./cp.js')).command },
   { name: 'commit', summary: "make an image from a stopped container's changes", load: async () => (await import('./commit.js')).command },
   { name: 'rm', summary: 'remove containers (-f: running ones too, killed first)', load: async () => (await import('./rm.js')).command },
+  { name: 'network', summary: 'create, list, inspect and remove networks for native containers', load: async () => (await import('./network.js')).command },
   { name: 'rmi', summary: 'forget image names (blobs stay until prune)', load: async () => (await import('./rmi.js')).command },
   { name: 'prune', summary: 'remove blobs and unpacked layers no image uses', load: async () => (await import('./prune.js')).command },
   { name: 'serve', summary: 'start the playground: the web app and the native runtime on a local server', load: async () => (await import('./serve.js')).command },

@@ -44,6 +44,10 @@ export const command: Command = {
     { name: 'detach', short: 'd', description: 'run in the background (a monitor process keeps it) and print its id' },
     { name: 'name', value: true, placeholder: 'NAME', description: 'name the container and keep it after it exits, until rm' },
     { name: 'rm', description: 'remove the container when it exits (with -d or --name)' },
+    // Networks (server/net/): native runs only.
+    { name: 'network', value: true, placeholder: 'NET', description: 'none (only loopback, the default), bridge, or a network from boxplay network create (native)' },
+    { name: 'network-alias', value: true, repeat: true, placeholder: 'A', description: 'another name the container answers to on its network (native)' },
+    { name: 'publish', short: 'p', value: true, repeat: true, placeholder: '[IP:]HOST:PORT', description: 'forward a host port (on 127.0.0.1 unless IP is given) to a container port, tcp (native)' },
   ],
   positionals: { min: 1, names: 'an IMAGE (or a FILE.wasm) to run' },
   optionsEndAfter: 2,
@@ -102,6 +106,7 @@ export const command: Command = {
       limits: limitsOf(args),
       mounts: listOption(args, 'dir').map(parseMount),
       options: { cold: flag(args, 'cold') },
+      ...(await networkOf(args, runtime)),
     }
 
     // Containers: -d or --name keep a record (server/containers/run-container.ts).
@@ -134,6 +139,19 @@ export const command: Command = {
     if (ctx.stdout === process.stdout) process.exit(code)
     return code
   },
+}
+
+/** --network, --network-alias and -p as a NetworkSpec; refused for runtimes without networks yet. */
+async function networkOf(args: ParsedArgs, runtime: Runtime): Promise<Pick<RunSpec, 'network'>> {
+  const name = stringOption(args, 'network')
+  const aliases = listOption(args, 'network-alias')
+  const published = listOption(args, 'publish')
+  if (name === undefined && aliases.length === 0 && published.length === 0) return {}
+  if (runtime.kind !== 'native') {
+    throw new UsageError(`--network, --network-alias and -p are not supported yet by the ${runtime.kind} runtime: use --runtime native`, 'run')
+  }
+  const { parsePublish } = await import('../../net/publish.js')
+  return { network: { ...(name !== undefined ? { name } : {}), ...(aliases.length ? { aliases } : {}), ...(published.length ? { ports: published.map(parsePublish) } : {}) } }
 }
 
 /** Wires the terminal to the run until it exits; Ctrl-C is forwarded, twice kills. */
