@@ -150,6 +150,17 @@ export class ContainerStore {
     return next
   }
 
+  /**
+   * Adds files to a stopped container's kept files (an upload): `extra` goes over what it
+   * had, later entries winning, as the layer writer orders them.
+   */
+  async addChanges(nameOrId: string, extra: ChangeSet): Promise<ContainerRecord> {
+    const record = await this.get(nameOrId)
+    if (record.state === 'running') throw new StoreError('busy', `container ${record.name} is running: stop it, then add files (a running VM would not see them)`)
+    const kept = await this.changes(record.id)
+    return this.saveChanges(record.id, { entries: [...kept.entries, ...extra.entries] })
+  }
+
   /** Marks an exited container without touching its files (a run that kept nothing new). */
   async markExited(nameOrId: string, code: number): Promise<ContainerRecord> {
     return this.update(await this.get(nameOrId), { state: 'exited', exitedAt: Date.now(), exitCode: code })

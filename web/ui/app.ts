@@ -9,6 +9,12 @@ import type { RootFs } from '../oci/rootfs.js'
 import { pullImage } from '../runtimes/remote/pull.js'
 import type { Progress } from '../runtimes/remote/sources.js'
 import type { Run, RunSpec } from '../runtimes/runtime.js'
+import { BrowserStore } from '../store/browser-store.js'
+import type { ContainerRecord } from '../store/container-store.js'
+import { parsePlatform } from '../oci/platform.js'
+import { containerImage, createContainer, keepImageCopy, resumeContainer, type SaveReport } from './container-session.js'
+import type { ContainersPanel } from './containers-panel.js'
+import './containers-panel.js'
 import type { CompareColumn } from './compare-view.js'
 import { RUNTIME_IDS, formatDeepLink, joinCommand, parseDeepLink, splitCommand, type RuntimeId } from './deep-link.js'
 import { ImageCatalog } from './image-catalog.js'
@@ -24,11 +30,12 @@ import './progress-line.js'
 import './runtime-switch.js'
 import './terminal-view.js'
 
-type View = 'terminal' | 'compare' | 'files'
+type View = 'terminal' | 'compare' | 'files' | 'containers'
 const VIEWS: { id: View; label: string }[] = [
   { id: 'terminal', label: 'Terminal' },
   { id: 'compare', label: 'Compare' },
   { id: 'files', label: 'Files' },
+  { id: 'containers', label: 'Containers' },
 ]
 
 const STARTING: Record<RuntimeId, string> = {
@@ -77,6 +84,10 @@ export class PlaygroundApp extends LitElement {
     busy: { state: true },
     exitNote: { state: true },
     compareIds: { state: true },
+    newName: { state: true },
+    attached: { state: true },
+    store: { state: true },
+    storeProblem: { state: true },
   }
   declare env: PageEnv | undefined
   declare runtimes: RuntimeChoice[]
@@ -97,6 +108,12 @@ export class PlaygroundApp extends LitElement {
   declare exitNote: string | undefined
   /** The runtimes the Compare button runs. */
   declare compareIds: RuntimeId[]
+  /** The name the next run is kept under, as a container (`&name=`). */
+  declare newName: string
+  /** The kept container the terminal runs (`&container=`): its image, runtime and files. */
+  declare attached: string | undefined
+  declare store: BrowserStore | undefined
+  declare storeProblem: string | undefined
 
   private catalog: ImageCatalog | undefined
   private run: Run | undefined
@@ -117,6 +134,7 @@ export class PlaygroundApp extends LitElement {
       main { display: grid; gap: 0.75rem; align-content: start; min-width: 0; }
       form.command { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: end; }
       form.command .field { flex: 1 1 16rem; display: grid; gap: 0.3rem; }
+      form.command .field.name { flex: 0 1 12rem; }
       form.command label { font-weight: 600; }
       form.command input { font-family: ui-monospace, monospace; }
       .alert { border: 1px solid var(--bp-danger); color: var(--bp-danger); border-radius: var(--bp-radius); padding: 0.6rem 0.8rem; background: color-mix(in srgb, var(--bp-danger) 8%, transparent); white-space: pre-wrap; }
@@ -154,6 +172,10 @@ export class PlaygroundApp extends LitElement {
     this.busy = true
     this.exitNote = undefined
     this.compareIds = [...RUNTIME_IDS]
+    this.newName = ''
+    this.attached = undefined
+    this.store = undefined
+    this.storeProblem = undefined
   }
 
   override firstUpdated(): void {
@@ -181,6 +203,15 @@ export class PlaygroundApp extends LitElement {
       await this.catalog.refresh()
       this.pickerEntries = this.catalog.entries.map((e) => ({ name: e.name, origin: e.origin }))
       if (link.cmd) this.command = joinCommand(link.cmd)
+      await this.openStore()
+      if (link.container) {
+        const record = await this.attach(link.container)
+        await loading[RUNTIME_IDS.indexOf(record.runtime)]
+        this.busy = false
+        await this.start()
+        return
+      }
+      if (link.name) this.newName = link.name
       const wanted = link.image ?? (this.catalog.find('busybox') ? 'busybox' : this.catalog.entries[0]?.name)
       if (!wanted) throw new Error('no images are available: the bundled images were not found (build them with `npm run setup`)')
       // A deep link waits only for the runtimes it names; the others fill in as they load.
@@ -200,6 +231,92 @@ export class PlaygroundApp extends LitElement {
     } finally {
       this.busy = false
       if (!this.running) this.progress = undefined
+    }
+  }
+
+  /** Opens the browser's store; without one, the page still runs (nothing is kept). */
+  private async openStore(): Promise<void> {
+    try {
+      this.store = await BrowserStore.open()
+      await this.refreshKeptImages()
+    } catch (e) {
+      this.storeProblem = `Nothing can be kept in this browser: ${message(e)}`
+    }
+  }
+
+  /** Committed images in the browser's store join the image picker. */
+  private async refreshKeptImages(): Promise<void> {
+    if (!this.store || !this.catalog) return
+    const { images } = await this.store.images.list()
+    this.catalog.setKept(images.filter((i) => i.origin !== 'copied').map((i) => i.name), this.store.images.source())
+    this.pickerEntries = this.catalog.entries.map((e) => ({ name: e.name, origin: e.origin }))
+  }
+
+  private get containersPanel(): ContainersPanel | null {
+    return this.renderRoot.querySelector('bp-containers')
+  }
+
+  /** Points the page at a kept container: its image and runtime, its files on the next Run. */
+  private async attach(name: string): Promise<ContainerRecord> {
+    if (!this.store) throw new Error(this.storeProblem ?? 'the browser’s store is not open')
+    const record = await this.store.containers.get(name)
+    this.attached = record.name
+    this.newName = ''
+    this.imageName = record.image.name
+    this.platforms = [parsePlatform(record.image.platform)]
+    this.runtimeId = record.runtime
+    this.syncUrl()
+    return record
+  }
+
+  private readonly onSave = (report: SaveReport): void => {
+    const panel = this.containersPanel
+    if (report.error) {
+      this.error = `The files of container ${report.container} were not kept: ${report.error.message}`
+      panel?.reportError(report.error)
+    }
+    void panel?.refresh()
+  }
+
+  /** Starts a run that is a container: a new one named `newName`, or the attached one again. */
+  private async startContainer(choice: RuntimeChoice, spec: Omit<RunSpec, 'image'>): Promise<{ run: Run; image: ResolvedImage }> {
+    if (!this.store) throw new Error(this.storeProblem ?? 'the browser’s store is not open, so no container can be kept')
+    if (choice.id === 'native') throw new Error('containers of the native runtime are kept by the server: use `boxplay run --name` there; the page keeps v86 and wasi containers')
+    if (!choice.runtime || !choice.availability.ok) throw new Error(`${choice.label} is not available: ${choice.availability.ok ? 'not loaded' : choice.availability.reason}`)
+    const options = { store: this.store, runtime: choice.runtime, runtimeId: choice.id, spec, onSave: this.onSave }
+    if (this.attached) {
+      const record = await this.store.containers.get(this.attached)
+      this.progress = { label: `Reading container ${record.name}…`, loaded: 0 }
+      const image = await containerImage(this.store, this.catalog, record)
+      this.progress = { label: STARTING[choice.id], loaded: 0 }
+      return { run: await resumeContainer(record, { ...options, image }), image }
+    }
+    const fit = this.fitFor(choice)
+    if ('reason' in fit) throw new Error(`${choice.label} cannot run ${this.imageName}: ${fit.reason}`)
+    const image = await this.catalog!.resolve(this.imageName!, fit.platform)
+    this.progress = { label: STARTING[choice.id], loaded: 0 }
+    const { record, run } = await createContainer(this.newName.trim(), { ...options, image })
+    // A small image is copied in too, so the container outlives the server it came from.
+    void keepImageCopy(this.store, this.catalog!, image).catch(() => {})
+    this.attached = record.name
+    this.newName = ''
+    this.syncUrl()
+    return { run, image }
+  }
+
+  private detach(): void {
+    if (!this.attached) return
+    this.attached = undefined
+    this.syncUrl()
+  }
+
+  private async resumeFromPanel(name: string): Promise<void> {
+    try {
+      await this.attach(name)
+      this.view = 'terminal'
+      await this.start()
+    } catch (e) {
+      this.error = message(e)
     }
   }
 
@@ -229,6 +346,7 @@ export class PlaygroundApp extends LitElement {
       ...(this.runtimeId ? { runtime: this.runtimeId } : {}),
       ...(this.command.trim() ? { cmd: this.parseCommand() ?? [] } : {}),
       ...(this.view === 'compare' ? { compare: this.compareIds } : {}),
+      ...(this.attached ? { container: this.attached } : this.newName.trim() ? { name: this.newName.trim() } : {}),
     })
     history.replaceState(null, '', `${location.pathname}${link}`)
   }
@@ -244,7 +362,9 @@ export class PlaygroundApp extends LitElement {
 
   /** Why a runtime cannot run the chosen image, beyond its platforms. */
   private fitFor(c: RuntimeChoice): ReturnType<typeof platformFor> {
-    if (c.id === 'native' && this.imageName && this.catalog?.find(this.imageName)?.origin === 'dropped') {
+    const origin = this.imageName ? this.catalog?.find(this.imageName)?.origin : undefined
+    if (c.id === 'native' && (origin === 'dropped' || origin === 'kept' || this.attached)) {
+      if (this.attached) return { reason: 'this container is kept in your browser: the server cannot run it' }
       return { reason: 'this image was opened in your browser and the server does not have it: add it there with `boxplay load`' }
     }
     return platformFor(c, this.platforms)
@@ -295,7 +415,8 @@ export class PlaygroundApp extends LitElement {
     // pulling the focus into the terminal would swallow their next keys.
     const focusBefore = deepActiveElement()
     try {
-      const { run, image } = await this.startOn(choice, { ...(cmd ? { cmd } : {}), tty: terminal.size, stdin: true })
+      const spec = { ...(cmd ? { cmd } : {}), tty: terminal.size, stdin: true }
+      const { run, image } = this.attached || this.newName.trim() ? await this.startContainer(choice, spec) : await this.startOn(choice, spec)
       if (generation !== this.generation) {
         run.kill()
         return
@@ -484,7 +605,10 @@ export class PlaygroundApp extends LitElement {
             .selected=${this.imageName}
             .canPull=${env?.authorized ?? false}
             .busy=${this.busy}
-            @image-change=${(e: CustomEvent<string>) => this.selectImage(e.detail).catch((err: unknown) => (this.error = message(err)))}
+            @image-change=${(e: CustomEvent<string>) => {
+              this.detach()
+              this.selectImage(e.detail).catch((err: unknown) => (this.error = message(err)))
+            }}
             @pull-request=${(e: CustomEvent<string>) => this.pull(e.detail)}
             @archive-drop=${(e: CustomEvent<File>) => this.dropArchive(e.detail)}
           ></bp-image-picker>
@@ -493,6 +617,7 @@ export class PlaygroundApp extends LitElement {
             .options=${this.switchOptions()}
             .selected=${this.runtimeId}
             @runtime-change=${(e: CustomEvent<RuntimeId>) => {
+              this.detach()
               this.runtimeId = e.detail
               this.syncUrl()
             }}
@@ -510,6 +635,16 @@ export class PlaygroundApp extends LitElement {
             <div class="field">
               <label for="cmd">Command <span class="muted">(empty: the image’s own)</span></label>
               <input id="cmd" name="cmd" .value=${this.command} @input=${(e: Event) => (this.command = (e.target as HTMLInputElement).value)} placeholder="uname -a" autocomplete="off" spellcheck="false" />
+            </div>
+            <div class="field name">
+              ${this.attached
+                ? html`<span>Container <strong id="attached">${this.attached}</strong> <span class="muted">(kept in this browser)</span></span>
+                    <button type="button" id="detach" @click=${() => this.detach()}>New run</button>`
+                : html`<label for="container-name">Keep as container <span class="muted">(optional)</span></label>
+                    <input id="container-name" .value=${this.newName} @input=${(e: Event) => {
+                      this.newName = (e.target as HTMLInputElement).value
+                      this.syncUrl()
+                    }} placeholder="work" autocomplete="off" spellcheck="false" />`}
             </div>
             <button class="primary" id="run" type="submit" ?disabled=${!canRun && this.view !== 'compare'}>${this.view === 'compare' ? 'Compare' : 'Run'}</button>
             <button type="button" id="stop" ?disabled=${!this.running} @click=${() => this.stop()}>Stop</button>
@@ -548,6 +683,16 @@ export class PlaygroundApp extends LitElement {
             ${this.columns.length
               ? html`<bp-compare .columns=${this.columns}></bp-compare>`
               : html`<p class="muted">Runs the command above in the runtimes ticked here, one after another, and sets the results side by side. Press Compare.</p>`}
+          </section>
+          <section role="tabpanel" id="panel-containers" aria-labelledby="tab-containers" ?hidden=${this.view !== 'containers'}>
+            <bp-containers
+              .store=${this.store}
+              .unavailable=${this.storeProblem}
+              .active=${this.attached}
+              .resolveBase=${(record: ContainerRecord) => containerImage(this.store!, this.catalog, record)}
+              @container-resume=${(e: CustomEvent<string>) => this.resumeFromPanel(e.detail)}
+              @images-change=${() => void this.refreshKeptImages()}
+            ></bp-containers>
           </section>
           <section role="tabpanel" id="panel-files" aria-labelledby="tab-files" ?hidden=${this.view !== 'files'}>
             <bp-file-panel .files=${this.files} .image=${this.imageFs} .unavailable=${this.filesNote}></bp-file-panel>

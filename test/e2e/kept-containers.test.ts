@@ -1,0 +1,103 @@
+// Containers kept in the browser, end to end in headless Chromium on the static playground
+// (dist/playground) with a persistent profile: a file written in a v86 container started
+// with `&name=` survives closing and reopening the browser and comes back through
+// `?container=N&cmd=…`; the container commits to an image that survives a restart too and
+// runs; the Containers panel lists both and downloads the image as a tarball.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CHROMIUM, CHROMIUM_ARGS, screenshot, servePreview, type Served } from '../browser/harness.js'
+import { assertBuilt, deepLink, playgroundDir, waitForTerminal } from './playground.js'
+
+let served: Served
+let profile: string
+let context: BrowserContext | undefined
+let errors: string[] = []
+
+async function openBrowser(): Promise<void> {
+  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, acceptDownloads: true })
+}
+
+async function open(url: string): Promise<Page> {
+  const page = await context!.newPage()
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`))
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/404/.test(m.text())) errors.push(`console: ${m.text()}`)
+  })
+  await page.goto(url)
+  return page
+}
+
+async function restartBrowser(): Promise<void> {
+  await context!.close()
+  context = undefined
+  await openBrowser()
+}
+
+beforeAll(async () => {
+  assertBuilt()
+  served = await servePreview(playgroundDir)
+  profile = mkdtempSync(join(tmpdir(), 'boxplay-kept-profile-'))
+  await openBrowser()
+})
+
+afterAll(async () => {
+  await context?.close()
+  await served?.close()
+  if (profile) rmSync(profile, { recursive: true, force: true })
+})
+
+describe('containers kept in the browser', () => {
+  it('keeps a v86 container’s file across a browser restart and reopens it with ?container=', async () => {
+    const page = await open(deepLink(served.url, { image: 'busybox', runtime: 'v86', name: 'work', cmd: "sh -c 'mkdir -p /root/notes && echo kept $((6*7)) > /root/notes/a.txt && rm /bin/vi && echo written'" }))
+    await waitForTerminal(page, /^written$[\s\S]*\[exited with code 0\]/m, 90_000)
+    // The address now reopens the container instead of making another.
+    await expect.poll(() => new URL(page.url()).searchParams.get('container'), { timeout: 10_000 }).toBe('work')
+    // The exit's save lands in IndexedDB: the panel shows the container with its files.
+    await page.locator('boxplay-app #tab-containers').click()
+    const row = page.locator('boxplay-app bp-containers tr[data-name=work]')
+    await expect.poll(() => row.textContent(), { timeout: 15_000 }).toMatch(/exited \(0\)[\s\S]*entries/)
+    await page.close()
+
+    await restartBrowser()
+    const again = await open(deepLink(served.url, { container: 'work', cmd: "sh -c 'cat /root/notes/a.txt; ls /bin/vi 2>&1; echo more > /root/notes/b.txt'" }))
+    const text = await waitForTerminal(again, /\[exited with code \d+\]/, 90_000)
+    expect(text).toMatch(/^kept 42$/m)
+    expect(text).toMatch(/No such file/)
+    expect(await again.locator('boxplay-app #attached').textContent()).toBe('work')
+    await screenshot(again, 'e2e-kept-container')
+    await again.close()
+  }, 240_000)
+
+  it('commits the container to an image that survives a restart, runs, and downloads as a tarball', async () => {
+    let page = await open(`${served.url}/?container=work`)
+    await waitForTerminal(page, /\[exited with code \d+\]/, 90_000).catch(() => undefined)
+    await page.locator('boxplay-app #tab-containers').click()
+    const row = page.locator('boxplay-app bp-containers tr[data-name=work]')
+    await expect.poll(() => row.textContent(), { timeout: 15_000 }).toMatch(/exited/)
+    await row.locator('input[name=image]').fill('notes:1')
+    await row.locator('form.commit button').click()
+    await expect.poll(() => page.locator('boxplay-app bp-containers [role=status]').textContent(), { timeout: 30_000 }).toMatch(/Committed work to notes:1/)
+    await page.close()
+
+    await restartBrowser()
+    page = await open(deepLink(served.url, { image: 'notes:1', runtime: 'v86', cmd: "sh -c 'cat /root/notes/a.txt /root/notes/b.txt'" }))
+    const text = await waitForTerminal(page, /\[exited with code 0\]/, 90_000)
+    expect(text).toMatch(/^kept 42$[\s\S]*^more$/m)
+
+    await page.locator('boxplay-app #tab-containers').click()
+    const image = page.locator('boxplay-app bp-containers #images tr[data-name="notes:1"]')
+    await expect.poll(() => image.count(), { timeout: 15_000 }).toBe(1)
+    const [download] = await Promise.all([page.waitForEvent('download'), image.locator('button.download').click()])
+    expect(download.suggestedFilename()).toBe('notes_1.tar')
+    const path = await download.path()
+    const tar = readFileSync(path!)
+    expect(tar.includes(Buffer.from('manifest.json'))).toBe(true)
+    expect(tar.includes(Buffer.from('"RepoTags":["notes:1"]'))).toBe(true)
+    await page.close()
+    expect(errors).toEqual([])
+  }, 240_000)
+})
