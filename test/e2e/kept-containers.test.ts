@@ -100,4 +100,55 @@ describe('containers kept in the browser', () => {
     await page.close()
     expect(errors).toEqual([])
   }, 240_000)
+
+  it('uploads a tarball into a kept container’s files; the next run sees them', async () => {
+    const page = await open(`${served.url}/?container=work`)
+    await waitForTerminal(page, /\[exited with code \d+\]/, 90_000).catch(() => undefined)
+    await page.locator('boxplay-app #tab-containers').click()
+    const row = page.locator('boxplay-app bp-containers tr[data-name=work]')
+    await expect.poll(() => row.textContent(), { timeout: 15_000 }).toMatch(/exited/)
+    await row.locator('input[id^=target-]').fill('/srv/upload')
+    await row.locator('input.upload-files').setInputFiles({ name: 'site.tar', mimeType: 'application/x-tar', buffer: tarWith('docs/readme.txt', 'uploaded from the host\n') })
+    await expect.poll(() => page.locator('boxplay-app bp-containers [role=status]').textContent(), { timeout: 20_000 }).toMatch(/Added 1 file under \/srv\/upload in work/)
+    await row.locator('button.resume').click()
+    await page.locator('boxplay-app #cmd').fill('cat /srv/upload/docs/readme.txt /root/notes/a.txt')
+    await page.locator('boxplay-app #run').click()
+    const text = await waitForTerminal(page, /uploaded from the host[\s\S]*kept 42[\s\S]*\[exited with code 0\]/, 90_000)
+    expect(text).toMatch(/^uploaded from the host$/m)
+    await page.close()
+  }, 240_000)
+
+  it('keeps a WASI container’s files too', async () => {
+    let page = await open(deepLink(served.url, { image: 'python', runtime: 'wasi', name: 'py', cmd: "-c \"open('/kept.txt','w').write('from wasi')\"" }))
+    await waitForTerminal(page, /\[exited with code 0\]/, 90_000)
+    await expect.poll(() => new URL(page.url()).searchParams.get('container'), { timeout: 10_000 }).toBe('py')
+    await page.locator('boxplay-app #tab-containers').click()
+    await expect.poll(() => page.locator('boxplay-app bp-containers tr[data-name=py]').textContent(), { timeout: 15_000 }).toMatch(/entries/)
+    await page.close()
+    page = await open(deepLink(served.url, { container: 'py', cmd: "-c \"print(open('/kept.txt').read())\"" }))
+    expect(await waitForTerminal(page, /\[exited with code 0\]/, 90_000)).toMatch(/^from wasi$/m)
+    await page.close()
+    expect(errors).toEqual([])
+  }, 240_000)
 })
+
+/** A one-file ustar archive (the test's own bytes: what a learner would upload). */
+function tarWith(path: string, text: string): Buffer {
+  const body = Buffer.from(text)
+  const header = Buffer.alloc(512)
+  header.write(path, 0)
+  header.write('0000644\0', 100)
+  header.write('0000000\0', 108)
+  header.write('0000000\0', 116)
+  header.write(body.length.toString(8).padStart(11, '0') + '\0', 124)
+  header.write('00000000000\0', 136)
+  header.fill(' ', 148, 156)
+  header.write('0', 156)
+  header.write('ustar\0', 257)
+  header.write('00', 263)
+  let sum = 0
+  for (const b of header) sum += b
+  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148)
+  const pad = Buffer.alloc((512 - (body.length % 512)) % 512)
+  return Buffer.concat([header, body, pad, Buffer.alloc(1024)])
+}

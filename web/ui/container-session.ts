@@ -1,8 +1,11 @@
 // Containers in the page: a browser run (v86 or wasi) started with a name is a container
-// kept in the page's store (web/store/). Its files are saved when it exits, and while a v86
-// run is going every SAVE_EVERY_MS and when the page is hidden (a tab closed mid-run keeps
-// what was saved last). Resuming starts a run of the same image, by digest, with the kept
-// changes as its writable layer (RunSpec.changes).
+// kept in the page's store (web/store/). Its files are saved when it exits (init syncs the
+// guest first, so the save holds everything), and while a v86 run is going every
+// SAVE_EVERY_MS and when the page is hidden: those saves hold what the guest kernel has
+// written back to 9p so far (it keeps written pages in its cache, cache=loose, and writes
+// them back within ~30 s), so a tab closed mid-run keeps what was saved last, possibly
+// without its latest writes. Resuming starts a run of the same image, by digest, with the
+// kept changes as its writable layer (RunSpec.changes).
 
 import type { ChangeSet } from '../oci/changes.js'
 import type { ResolvedImage } from '../oci/image.js'
