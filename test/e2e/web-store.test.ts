@@ -84,7 +84,7 @@ describe('the browser store', () => {
     const { usage } = await call('inspect', DB)
     const q = await call('quota', DB, usage.storeBytes + 30_000)
     expect(q.refused).toMatchObject({ code: 'quota' })
-    expect(q.refused!.message).toMatch(/store is full: .* needs .* Remove old containers or images/)
+    expect(q.refused!.message).toMatch(/store is full: .* would add .* Remove old containers or images/)
     expect(q.unchanged).toBe(true)
     expect(q.stillReadable).toBe(6)
     expect(q.candidates.map((c) => `${c.kind} ${c.name}`)).toEqual(['image busybox:latest', 'image mine:1', 'container work'])

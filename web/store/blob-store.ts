@@ -76,7 +76,7 @@ export class BlobStore {
     if (used + bytes > cap) {
       throw new StoreError(
         'quota',
-        `the page's store is full: ${what} needs ${formatBytes(bytes)} and ${formatBytes(used)} of ${formatBytes(cap)} are in use. Remove old containers or images, then try again`,
+        `the page's store is full: ${what} would add ${formatBytes(bytes)}, and ${formatBytes(used)} of ${formatBytes(cap)} are in use. Remove old containers or images, then try again`,
       )
     }
   }

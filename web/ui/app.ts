@@ -60,6 +60,15 @@ function deepActiveElement(): Element | null {
   return active
 }
 
+/**
+ * A cap on what the page keeps, below the browser's own quota, from localStorage
+ * `boxplay.storeMaxBytes` (for a shared machine, and for the tests of the quota path).
+ */
+function storeCap(): { maxBytes?: number } {
+  const cap = Number(globalThis.localStorage?.getItem('boxplay.storeMaxBytes') ?? '')
+  return Number.isSafeInteger(cap) && cap > 0 ? { maxBytes: cap } : {}
+}
+
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
 }
@@ -237,7 +246,7 @@ export class PlaygroundApp extends LitElement {
   /** Opens the browser's store; without one, the page still runs (nothing is kept). */
   private async openStore(): Promise<void> {
     try {
-      this.store = await BrowserStore.open()
+      this.store = await BrowserStore.open(storeCap())
       await this.refreshKeptImages()
     } catch (e) {
       this.storeProblem = `Nothing can be kept in this browser: ${message(e)}`
