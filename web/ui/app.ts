@@ -14,6 +14,7 @@ import { detectEnv } from './page-env.js'
 import { PANELS } from './panels.js'
 import { PlaygroundSession, message } from './playground-session.js'
 import { loadRuntimes, pendingChoice } from './runtime-choices.js'
+import type { SampleRequest } from './first-steps.js'
 import type { PanelActions } from './session-element.js'
 import { theme } from './theme.js'
 import './command-bar.js'
@@ -30,6 +31,7 @@ export class PlaygroundApp extends LitElement {
       :host { display: block; min-height: 100vh; background: var(--bp-bg); }
       header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0.5rem 1rem; padding: 0.75rem 1.25rem; border-bottom: 1px solid var(--bp-border); background: var(--bp-panel); }
       h1 { font-size: 1.25rem; margin: 0; }
+      nav a { color: var(--bp-accent); font-weight: 600; }
       .tagline { font-size: 0.9rem; }
       .badge { font-size: 0.8rem; border: 1px solid var(--bp-border); border-radius: 999px; padding: 0.1rem 0.6rem; margin-left: auto; }
       .layout { display: grid; grid-template-columns: 20rem 1fr; gap: 1.25rem; padding: 1.25rem; max-width: 90rem; margin: 0 auto; }
@@ -84,7 +86,8 @@ export class PlaygroundApp extends LitElement {
       await s.catalog.refresh()
       s.changed()
       if (link.cmd) s.command = joinCommand(link.cmd)
-      const wanted = link.image ?? (s.catalog.find('busybox') ? 'busybox' : s.catalog.entries[0]?.name)
+      // A newcomer starts on a real distribution (bash, ps, python3) where it is bundled.
+      const wanted = link.image ?? ['debian', 'busybox'].find((n) => s.catalog!.find(n)) ?? s.catalog.entries[0]?.name
       if (!wanted) throw new Error('no images are available: the bundled images were not found (build them with `npm run setup`)')
       // A deep link waits only for the runtimes it names; the others fill in as they load.
       const named = link.compare ?? (link.runtime ? [link.runtime] : RUNTIME_IDS)
@@ -115,6 +118,27 @@ export class PlaygroundApp extends LitElement {
   private runRequested(): void {
     const open = PANELS.find((p) => p.id === this.session.view)
     void this.runIn(open?.action ? open.id : 'terminal')
+  }
+
+  /** A sample from the first screen: its image, its command, then Run (or Compare). */
+  private async runSample({ sample, compare }: SampleRequest): Promise<void> {
+    const s = this.session
+    try {
+      if (s.catalog?.find(sample.image)?.name !== s.imageName) await s.selectImage(sample.image, sample.runtime)
+      else if (sample.runtime) s.selectRuntime(sample.runtime)
+    } catch (e) {
+      s.update({ error: message(e) })
+      return
+    }
+    s.update({ command: sample.cmd, error: undefined })
+    if (compare) {
+      const able = RUNTIME_IDS.filter((id) => {
+        const c = s.choice(id)
+        return c !== undefined && 'platform' in s.fitFor(c)
+      })
+      s.update({ compareIds: able.length ? able : [...RUNTIME_IDS] })
+    }
+    await this.runIn(compare ? 'compare' : 'terminal')
   }
 
   private async pull(ref: string): Promise<void> {
@@ -172,9 +196,10 @@ export class PlaygroundApp extends LitElement {
       <header>
         <h1>boxplay</h1>
         <span class="tagline muted">one image, three ways to run it: a VM, a WebAssembly sandbox, a container</span>
+        <nav><a href="lessons/" id="nav-lessons">Lessons</a></nav>
         <span class="badge" data-mode=${env?.mode ?? 'unknown'}>${env ? (env.mode === 'served' ? `boxplay serve${env.version ? ` ${env.version}` : ''}` : 'static playground') : 'connecting…'}</span>
       </header>
-      <div class="layout">
+      <div class="layout" @sample-request=${(e: CustomEvent<SampleRequest>) => this.runSample(e.detail)}>
         <aside>
           <bp-image-picker
             .entries=${s.pickerEntries()}

@@ -9,6 +9,8 @@ import { message } from './playground-session.js'
 import type { RuntimeChoice } from './runtime-choices.js'
 import { SessionElement, type PanelActions } from './session-element.js'
 import type { TerminalView } from './terminal-view.js'
+import { SAMPLES, type Sample } from './samples.js'
+import './first-steps.js'
 import './terminal-view.js'
 
 /** Runs expose the filesystem they ended with through `files()`, when their runtime can. */
@@ -22,6 +24,15 @@ function deepActiveElement(): Element | null {
 }
 
 export class TerminalPanel extends SessionElement implements PanelActions {
+  static override properties = { ...SessionElement.properties, started: { state: true } }
+  /** Whether a run has started here: until then the first steps stand where the terminal will be. */
+  declare started: boolean
+
+  constructor() {
+    super()
+    this.started = false
+  }
+
   // No shadow root of its own: the terminal stays in the app's shadow tree, where the bench
   // (test/bench/serve.ts) and the e2e helpers look for it.
   protected override createRenderRoot(): HTMLElement {
@@ -51,7 +62,12 @@ export class TerminalPanel extends SessionElement implements PanelActions {
     }
     s.syncUrl()
     s.update({ running: true, lastRun: { note: 'The run’s files appear here when it ends.' } })
+    const first = !this.started
+    this.started = true
     await this.updateComplete
+    // A terminal shown for the first time fits itself to its box on the next frame: start the
+    // run with that size, not xterm's default.
+    if (first) await new Promise((resolve) => requestAnimationFrame(resolve))
     const terminal = this.terminal
     terminal.clear()
     // A run can take a while to start; if the learner has moved to another control meanwhile,
@@ -93,7 +109,15 @@ export class TerminalPanel extends SessionElement implements PanelActions {
   }
 
   override render() {
-    return html`<bp-terminal label="Terminal of the run" style="height: clamp(16rem, 55vh, 40rem)"></bp-terminal>`
+    const s = this.session
+    return html`
+      ${this.started
+        ? ''
+        : html`<bp-first-steps .samples=${SAMPLES} .imageName=${s?.imageName} .available=${(sample: Sample) => s?.catalog?.find(sample.image) !== undefined}></bp-first-steps>`}
+      <div style=${this.started ? '' : 'display: none'}>
+        <bp-terminal label="Terminal of the run" style="height: clamp(16rem, 55vh, 40rem)"></bp-terminal>
+      </div>
+    `
   }
 }
 customElements.define('bp-terminal-panel', TerminalPanel)
