@@ -2,6 +2,7 @@
 // one is importing its file here and adding a line to PANELS.
 
 import { unsafeStatic, type StaticValue } from 'lit/static-html.js'
+import './build-panel.js'
 import './compare-panel.js'
 import './files-tab.js'
 import './terminal-panel.js'
@@ -20,4 +21,5 @@ export const PANELS: readonly PanelDef[] = [
   { id: 'terminal', label: 'Terminal', tag: unsafeStatic('bp-terminal-panel'), action: 'Run' },
   { id: 'compare', label: 'Compare', tag: unsafeStatic('bp-compare-panel'), action: 'Compare' },
   { id: 'files', label: 'Files', tag: unsafeStatic('bp-files-tab') },
+  { id: 'build', label: 'Build', tag: unsafeStatic('bp-build-panel') },
 ]

@@ -128,8 +128,12 @@ export class PlaygroundSession extends EventTarget {
 
   /** Why a runtime cannot run the chosen image, beyond its platforms. */
   fitFor(c: RuntimeChoice): ReturnType<typeof platformFor> {
-    if (c.id === 'native' && this.imageName && this.catalog?.find(this.imageName)?.origin === 'dropped') {
+    const origin = this.imageName ? this.catalog?.find(this.imageName)?.origin : undefined
+    if (c.id === 'native' && origin === 'dropped') {
       return { reason: 'this image was opened in your browser and the server does not have it: add it there with `boxplay load`' }
+    }
+    if (c.id === 'native' && origin === 'built') {
+      return { reason: 'this image was built in your browser and the server does not have it: build it on the server (Build tab, Native container) to run it there' }
     }
     return platformFor(c, this.platforms)
   }
