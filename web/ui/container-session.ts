@@ -153,7 +153,7 @@ export async function containerImage(store: BrowserStore, catalog: ImageCatalog 
 }
 
 /** Copies an image into the page's store when it is small, so its containers outlive the server. */
-export const KEEP_IMAGE_MAX_BYTES = 32 * 2 ** 20
+export const KEEP_IMAGE_MAX_BYTES = 8 * 2 ** 20
 
 export async function keepImageCopy(store: BrowserStore, catalog: ImageCatalog, image: ResolvedImage): Promise<boolean> {
   if (await store.blobs.has(image.digest)) return true

@@ -21,6 +21,10 @@
 //   GET    /api/runs/ID/files            after exit: RunChanges (changes.ts), what the run
 //                                        changed on top of its image; 409 while running
 //   WS     /api/runs/ID/attach           the attach protocol below
+//   POST   /api/builds                   body: a build context tar (application/x-tar); query:
+//                                        t, dockerfile, build-arg, target, platform, runtime,
+//                                        no-cache → RunInfo (201) of the build, whose log is its
+//                                        output on the attach socket; exit facts: digest, names
 //
 // Attach (WebSocket): binary frames carry stdio, the first byte says which stream
 // (STDIN from the client; STDOUT/STDERR from the server), the rest are the bytes. Text frames
