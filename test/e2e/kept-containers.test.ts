@@ -132,6 +132,53 @@ describe('containers kept in the browser', () => {
   }, 240_000)
 })
 
+describe('a container whose tab goes away mid-run', () => {
+  it('keeps what was saved when the tab was hidden, and resumes once the tab is gone', async () => {
+    const page = await open(deepLink(served.url, { image: 'busybox', runtime: 'v86', name: 'live' }))
+    await waitForTerminal(page, /\/ #\s*$/m, 90_000)
+    await page.locator('boxplay-app bp-terminal').click()
+    // sync: the guest writes its cached pages back to the host's tree (a save reads that tree).
+    await page.keyboard.type('echo still running > /root/live.txt; sync; echo synced\n')
+    await waitForTerminal(page, /^synced$/m, 30_000)
+    // The tab is hidden (as when the learner switches away or closes it): a save runs.
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' })
+      document.dispatchEvent(new Event('visibilitychange'))
+    })
+    await expect.poll(() => keptEntries(page, 'live'), { timeout: 20_000 }).toBeGreaterThan(0)
+    // While this tab runs it, another tab may not.
+    const other = await open(`${served.url}/?container=live`)
+    await expect.poll(() => other.locator('boxplay-app main > [role=alert]').textContent({ timeout: 1000 }).catch(() => ''), { timeout: 30_000 }).toMatch(/running in another tab/)
+    await other.close()
+    await page.close()
+
+    const again = await open(deepLink(served.url, { container: 'live', cmd: 'cat /root/live.txt' }))
+    expect(await waitForTerminal(again, /\[exited with code 0\]/, 90_000)).toMatch(/^still running$/m)
+    await again.close()
+    expect(errors).toEqual([])
+  }, 240_000)
+})
+
+/** Entries in the kept layer of container `name`, read straight from IndexedDB (-1: none yet). */
+function keptEntries(page: Page, name: string): Promise<number> {
+  return page.evaluate(
+    (n) =>
+      new Promise<number>((resolve) => {
+        const req = indexedDB.open('boxplay')
+        req.onsuccess = () => {
+          const all = req.result.transaction('containers').objectStore('containers').getAll()
+          all.onsuccess = () => {
+            const c = (all.result as { name: string; changes?: { entries: number } }[]).find((x) => x.name === n)
+            req.result.close()
+            resolve(c?.changes?.entries ?? -1)
+          }
+        }
+        req.onerror = () => resolve(-1)
+      }),
+    name,
+  )
+}
+
 /** A one-file ustar archive (the test's own bytes: what a learner would upload). */
 function tarWith(path: string, text: string): Buffer {
   const body = Buffer.from(text)

@@ -75,9 +75,6 @@ export async function createContainer(name: string, o: ContainerRunOptions): Pro
  * for this run only (a deep link's `cmd`); otherwise it runs what it was made with.
  */
 export async function resumeContainer(record: ContainerRecord, o: ContainerRunOptions): Promise<Run> {
-  if (record.state === 'running' && Date.now() - record.usedAt < SAVE_EVERY_MS * 3) {
-    throw new StoreError('busy', `container ${record.name} is running in another tab: stop it there first`)
-  }
   if (o.image.digest !== record.image.digest) {
     throw new StoreError('invalid', `container ${record.name} was made from ${record.image.name}@${record.image.digest}; this is ${o.image.name}@${o.image.digest}`)
   }
@@ -91,10 +88,35 @@ export async function resumeContainer(record: ContainerRecord, o: ContainerRunOp
   return startKept(record, changes, { ...o, spec })
 }
 
+/**
+ * Holds the container while it runs, across the tabs of this browser (the Web Locks API: a
+ * lock goes with its tab when the tab closes or crashes), so two tabs never run one
+ * container and overwrite each other's files. Undefined when another tab holds it.
+ */
+function holdContainer(id: string): Promise<(() => void) | undefined> {
+  const locks = typeof navigator === 'undefined' ? undefined : navigator.locks
+  if (!locks) return Promise.resolve(() => {})
+  return new Promise((resolve) => {
+    void locks.request(`boxplay-container:${id}`, { ifAvailable: true }, (lock) => {
+      if (!lock) return resolve(undefined)
+      return new Promise<void>((release) => resolve(release))
+    })
+  })
+}
+
 async function startKept(record: ContainerRecord, changes: ChangeSet | undefined, o: ContainerRunOptions): Promise<Run> {
-  const run = await o.runtime.start({ ...o.spec, image: o.image, ...(changes && changes.entries.length ? { changes } : {}) })
+  const release = await holdContainer(record.id)
+  if (!release) throw new StoreError('busy', `container ${record.name} is running in another tab of this browser: stop it there (or close that tab) first`)
+  let run: Run
+  try {
+    run = await o.runtime.start({ ...o.spec, image: o.image, ...(changes && changes.entries.length ? { changes } : {}) })
+  } catch (e) {
+    release()
+    throw e
+  }
   if (!hasChangeSet(run)) {
     run.kill()
+    release()
     throw new StoreError('invalid', `the ${o.runtimeId} runtime does not report a run's changes, so its containers cannot be kept`)
   }
   await o.store.containers.markStarted(record.id)
@@ -127,6 +149,7 @@ async function startKept(record: ContainerRecord, changes: ChangeSet | undefined
     if (live && typeof document !== 'undefined') document.removeEventListener('visibilitychange', onHide)
     ended = true
     await save(true, { code: status.code })
+    release()
   })
   return run
 }
@@ -163,4 +186,23 @@ export async function keepImageCopy(store: BrowserStore, catalog: ImageCatalog, 
   if (!entry) return false
   await store.images.copyFrom(entry.source, image.digest, image.name.includes(':') ? image.name : `${image.name}:latest`, image.platform)
   return true
+}
+
+/**
+ * Containers recorded as running whose tab is gone (closed or crashed mid-run: no tab holds
+ * their lock) are marked exited, killed with their tab (137, as `docker ps` shows a killed
+ * container); their files are those of the last save.
+ */
+export async function settleOrphans(store: BrowserStore): Promise<string[]> {
+  const locks = typeof navigator === 'undefined' ? undefined : navigator.locks
+  if (!locks) return []
+  const held = new Set(((await locks.query()).held ?? []).map((l) => l.name))
+  const settled: string[] = []
+  for (const c of (await store.containers.list()).containers) {
+    if (c.state === 'running' && !held.has(`boxplay-container:${c.id}`)) {
+      await store.containers.markExited(c.id, 137)
+      settled.push(c.name)
+    }
+  }
+  return settled
 }

@@ -11,7 +11,7 @@ import type { Run, RunSpec } from '../runtimes/runtime.js'
 import { BrowserStore } from '../store/browser-store.js'
 import type { ContainerRecord } from '../store/container-store.js'
 import { parsePlatform } from '../oci/platform.js'
-import { containerImage, createContainer, keepImageCopy, resumeContainer, type SaveReport } from './container-session.js'
+import { containerImage, createContainer, keepImageCopy, resumeContainer, settleOrphans, type SaveReport } from './container-session.js'
 import { RUNTIME_IDS, formatDeepLink, splitCommand, type RuntimeId } from './deep-link.js'
 import type { ImageCatalog } from './image-catalog.js'
 import type { PageEnv } from './page-env.js'
@@ -215,6 +215,7 @@ export class PlaygroundSession extends EventTarget {
   async openStore(): Promise<void> {
     try {
       this.store = await BrowserStore.open(storeCap())
+      await settleOrphans(this.store).catch(() => [])
       await this.refreshKeptImages()
     } catch (e) {
       this.storeProblem = `Nothing can be kept in this browser: ${message(e)}`
