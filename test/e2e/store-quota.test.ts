@@ -1,7 +1,8 @@
 // The quota path of the playground in headless Chromium: with the page's store capped small
 // (localStorage boxplay.storeMaxBytes), a container whose files do not fit is refused with
 // a clear message, nothing stored before is lost, and the Containers tab offers the least
-// recently used things for removal; removing one frees its space.
+// recently used things for removal; removing one frees its space. A damaged record is
+// skipped with a message and the other containers still show.
 
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -57,6 +58,26 @@ describe('a full store', () => {
     // Removing the oldest frees its space.
     await offered.first().locator('button').click()
     await expect.poll(() => panel.locator('[role=status]').textContent(), { timeout: 15_000 }).toMatch(/Removed .* freed/)
+
+    // A damaged record (written behind the store's back) is skipped with a message; the rest shows.
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const req = indexedDB.open('boxplay')
+          req.onsuccess = () => {
+            const tx = req.result.transaction('containers', 'readwrite')
+            tx.objectStore('containers').put({ id: 'damaged', name: 7 }, 'damaged')
+            tx.oncomplete = () => (req.result.close(), resolve())
+            tx.onerror = () => reject(tx.error)
+          }
+        }),
+    )
+    await page.reload()
+    await page.locator('boxplay-app #tab-containers').click()
+    await expect.poll(() => page.locator('boxplay-app bp-containers #skipped').textContent({ timeout: 1000 }).catch(() => ''), { timeout: 20_000 }).toMatch(
+      /Skipped 1 damaged record[\s\S]*containers\/damaged: the record is not a container record/,
+    )
+    expect(await page.locator('boxplay-app bp-containers tr[data-name=big]').count()).toBe(1)
     await page.close()
   }, 240_000)
 })
