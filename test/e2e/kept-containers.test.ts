@@ -101,7 +101,7 @@ describe('containers kept in the browser', () => {
     expect(errors).toEqual([])
   }, 240_000)
 
-  it('uploads a tarball into a kept container’s files; the next run sees them', async () => {
+  it('uploads a tarball and plain files into a kept container’s files; the next run sees them', async () => {
     const page = await open(`${served.url}/?container=work`)
     await waitForTerminal(page, /\[exited with code \d+\]/, 90_000).catch(() => undefined)
     await page.locator('boxplay-app #tab-containers').click()
@@ -110,10 +110,19 @@ describe('containers kept in the browser', () => {
     await row.locator('input[id^=target-]').fill('/srv/upload')
     await row.locator('input.upload-files').setInputFiles({ name: 'site.tar', mimeType: 'application/x-tar', buffer: tarWith('docs/readme.txt', 'uploaded from the host\n') })
     await expect.poll(() => page.locator('boxplay-app bp-containers [role=status]').textContent(), { timeout: 20_000 }).toMatch(/Added 1 file under \/srv\/upload in work/)
+    // Plain files too (a multi-file pick), each at its name under the target.
+    await row.locator('input[id^=target-]').fill('/srv/files')
+    await row.locator('input.upload-files').setInputFiles([
+      { name: 'one.txt', mimeType: 'text/plain', buffer: Buffer.from('file one\n') },
+      { name: 'two.txt', mimeType: 'text/plain', buffer: Buffer.from('file two\n') },
+    ])
+    await expect.poll(() => page.locator('boxplay-app bp-containers [role=status]').textContent(), { timeout: 20_000 }).toMatch(/Added 2 files under \/srv\/files in work/)
     await row.locator('button.resume').click()
-    await page.locator('boxplay-app #cmd').fill('cat /srv/upload/docs/readme.txt /root/notes/a.txt')
+    await expect.poll(() => page.locator('boxplay-app #attached').textContent(), { timeout: 20_000 }).toBe('work')
+    await waitForTerminal(page, /\[exited with code \d+\]/, 90_000).catch(() => undefined)
+    await page.locator('boxplay-app #cmd').fill('cat /srv/files/one.txt /srv/files/two.txt /srv/upload/docs/readme.txt /root/notes/a.txt')
     await page.locator('boxplay-app #run').click()
-    const text = await waitForTerminal(page, /uploaded from the host[\s\S]*kept 42[\s\S]*\[exited with code 0\]/, 90_000)
+    const text = await waitForTerminal(page, /file one\s+file two\s+uploaded from the host\s+kept 42\s+\[exited with code 0\]/, 90_000)
     expect(text).toMatch(/^uploaded from the host$/m)
     await page.close()
   }, 240_000)
