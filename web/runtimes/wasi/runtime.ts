@@ -116,6 +116,7 @@ export class WasiRuntime implements Runtime {
     const run = new WasiRun({
       pool: this.pool,
       worker,
+      imageFs,
       request: {
         module,
         args: proc.argv,
@@ -126,7 +127,6 @@ export class WasiRuntime implements Runtime {
         ...(capPages === undefined ? {} : { memoryCapPages: capPages }),
       },
       trees,
-      imageFs,
       stdin: spec.stdin === true,
       ...(spec.tty ? { tty: spec.tty } : {}),
       ...(spec.limits?.timeoutMs === undefined ? {} : { timeoutMs: spec.limits.timeoutMs }),
