@@ -62,8 +62,8 @@ export const command: Command = {
     const quiet = flag(args, 'quiet')
     const out = ctx.stderr
     const started = Date.now()
-    const stepText = new Map<number, string>()
-    const decoder = new TextDecoder()
+    const { BuildLog } = await import('../../../web/build/build-log.js')
+    const log = new BuildLog((line) => out.write(`${line}\n`))
     let result
     try {
       result = await buildImage(store, {
@@ -76,14 +76,7 @@ export const command: Command = {
         runtime,
         noCache: flag(args, 'no-cache'),
         onEvent: (e) => {
-          if (quiet) return
-          if (e.type === 'step') {
-            stepText.set(e.n, e.text)
-            out.write(`#${e.n} [${e.stage}] ${e.text}\n`)
-          } else if (e.type === 'cached') out.write(`#${e.n} CACHED\n`)
-          else if (e.type === 'output') {
-            for (const line of decoder.decode(e.data).split('\n')) if (line !== '') out.write(`#${e.n} ${line}\n`)
-          } else out.write(`#${e.n} DONE ${(e.ms / 1000).toFixed(1)}s\n`)
+          if (!quiet) log.event(e)
         },
       })
     } catch (e) {
@@ -97,8 +90,7 @@ export const command: Command = {
       ctx.stdout.write(`${result.digest}\n`)
       return 0
     }
-    out.write(`#${result.steps + 1} writing image ${result.digest} done (${result.cached} of ${result.steps} steps cached, ${((Date.now() - started) / 1000).toFixed(1)}s)\n`)
-    for (const name of result.names) out.write(`#${result.steps + 1} naming to ${name} done\n`)
+    log.done({ ...result, ms: Date.now() - started })
     ctx.stdout.write(`${result.digest}\n`)
     if (kind === 'v86') {
       // The emulator keeps timers alive; the build is over, so leave once states are written.
