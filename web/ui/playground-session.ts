@@ -48,6 +48,8 @@ export class PlaygroundSession extends EventTarget {
   command = ''
   /** The open panel's id. */
   view = 'terminal'
+  /** The Build tab's starter (part of the deep link while that tab is open). */
+  buildStarter: string | undefined
   /** The runtimes the Compare panel runs (part of the deep link). */
   compareIds: RuntimeId[] = [...RUNTIME_IDS]
   progress: ProgressState | undefined
@@ -176,8 +178,9 @@ export class PlaygroundSession extends EventTarget {
     const link = formatDeepLink({
       ...(this.imageName ? { image: this.imageName.replace(/:latest$/, '') } : {}),
       ...(this.runtimeId ? { runtime: this.runtimeId } : {}),
-      ...(cmd ? { cmd } : {}),
+      ...(cmd && this.view !== 'build' ? { cmd } : {}),
       ...(this.view === 'compare' ? { compare: this.compareIds } : {}),
+      ...(this.view === 'build' && this.buildStarter ? { build: this.buildStarter } : {}),
     })
     history.replaceState(null, '', `${location.pathname}${link}`)
   }
