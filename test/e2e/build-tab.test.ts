@@ -99,6 +99,7 @@ describe('the Build tab', () => {
     expect(onServer.log).toMatch(/^#3 \[stage-0 1\/1\] RUN /m)
     expect(onServer.log).toMatch(/naming to my-image:latest done/)
     expect(onServer.digest).toBe(inPage.digest)
+    console.log(`busybox build: in the page ${/writing image .*$/m.exec(inPage.log)?.[0]}; cached in the page ${/writing image .*$/m.exec(again.log)?.[0]}; on the server ${/writing image .*$/m.exec(onServer.log)?.[0]}`)
 
     // run it: natively, then in the VM
     await panel.locator('#build-use').click()
