@@ -36,14 +36,12 @@ async function pickRuntime(page: Page, id: 'v86' | 'native'): Promise<void> {
 async function build(page: Page): Promise<{ digest: string; log: string }> {
   const panel = page.locator('boxplay-app bp-build-panel')
   await expect.poll(() => panel.locator('#build').isEnabled(), { timeout: 30_000 }).toBe(true)
+  const builds = async () => Number((await panel.getAttribute('data-builds')) ?? 0)
+  const before = await builds()
   await panel.locator('#build').click()
-  const deadline = Date.now() + 120_000
-  while (Date.now() < deadline) {
-    if (await panel.locator('#build-digest').count()) break
-    if (await panel.locator('#build-failure').count()) {
-      throw new Error(`the build failed: ${await panel.locator('#build-failure').innerText()}\n${await panel.locator('#build-log').innerText().catch(() => '')}`)
-    }
-    await page.waitForTimeout(250)
+  await expect.poll(builds, { timeout: 120_000 }).toBeGreaterThan(before)
+  if (await panel.locator('#build-failure').count()) {
+    throw new Error(`the build failed: ${await panel.locator('#build-failure').innerText()}\n${await panel.locator('#build-log').innerText().catch(() => '')}`)
   }
   return { digest: await panel.locator('#build-digest').innerText(), log: await panel.locator('#build-log').innerText() }
 }
@@ -101,6 +99,7 @@ describe('the Build tab', () => {
     expect(onServer.log).toMatch(/^#3 \[stage-0 1\/1\] RUN /m)
     expect(onServer.log).toMatch(/naming to my-image:latest done/)
     expect(onServer.digest).toBe(inPage.digest)
+    console.log(`busybox build: in the page ${/writing image .*$/m.exec(inPage.log)?.[0]}; cached in the page ${/writing image .*$/m.exec(again.log)?.[0]}; on the server ${/writing image .*$/m.exec(onServer.log)?.[0]}`)
 
     // run it: natively, then in the VM
     await panel.locator('#build-use').click()

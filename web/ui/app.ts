@@ -104,7 +104,11 @@ export class PlaygroundApp extends LitElement {
       await Promise.all(named.map((id) => loading[RUNTIME_IDS.indexOf(id)]))
       await s.selectImage(wanted, link.runtime ?? link.compare?.[0])
       s.update({ busy: false })
-      if (link.compare) {
+      if (link.build) {
+        // Open the Build tab on the starter; nothing runs until the learner presses Build.
+        s.buildStarter = link.build
+        this.selectView('build')
+      } else if (link.compare) {
         s.update({ compareIds: link.compare })
         await this.runIn('compare')
       } else if (link.image || link.runtime || link.cmd) {

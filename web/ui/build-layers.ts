@@ -35,8 +35,10 @@ function size(bytes: number): string {
 }
 
 export class BuildLayers extends LitElement {
-  static override properties = { image: { attribute: false }, shown: { state: true }, lowerTree: { state: true }, upperTree: { state: true }, note: { state: true } }
+  static override properties = { image: { attribute: false }, previous: { attribute: false }, shown: { state: true }, lowerTree: { state: true }, upperTree: { state: true }, note: { state: true } }
   declare image: ResolvedImage | undefined
+  /** The layer digests of the build before, if any: each layer is then marked new or the same. */
+  declare previous: readonly string[] | undefined
   /** The layer whose changes are on screen. */
   declare shown: number | undefined
   declare lowerTree: RootFs | undefined
@@ -53,12 +55,14 @@ export class BuildLayers extends LitElement {
       td.size { white-space: nowrap; }
       tr[data-selected] { background: color-mix(in srgb, var(--bp-accent) 10%, transparent); }
       button { min-height: 2rem; }
+      .new { color: var(--bp-wasi); }
     `,
   ]
 
   constructor() {
     super()
     this.image = undefined
+    this.previous = undefined
     this.shown = undefined
     this.lowerTree = undefined
     this.upperTree = undefined
@@ -98,13 +102,14 @@ export class BuildLayers extends LitElement {
     if (!image) return html``
     return html`
       <table aria-label="Layers of the image">
-        <thead><tr><th>#</th><th>Step</th><th>Size</th><th></th></tr></thead>
+        <thead><tr><th>#</th><th>Step</th><th>Size</th>${this.previous ? html`<th>Since the last build</th>` : ''}<th></th></tr></thead>
         <tbody>
           ${rowsOf(image).map(
             (r) => html`<tr data-layer=${r.layer ?? 'none'} ?data-selected=${r.layer !== undefined && r.layer === this.shown}>
               <td>${r.layer ?? ''}</td>
               <td class="step">${r.createdBy}</td>
               <td class="size">${r.layer === undefined ? html`<span class="muted">config only</span>` : size(image.layers[r.layer]!.size)}</td>
+              ${this.previous ? html`<td class="since">${r.layer === undefined ? '' : this.previous.includes(image.layers[r.layer]!.digest) ? html`<span class="muted">same layer</span>` : html`<strong class="new">new layer</strong>`}</td>` : ''}
               <td>${r.layer === undefined ? '' : html`<button type="button" @click=${() => this.show(r.layer!)}>Files</button>`}</td>
             </tr>`,
           )}

@@ -65,6 +65,8 @@ export class BuildPanel extends SessionElement {
   declare dragging: boolean
   declare failure: string | undefined
   private stopBuild: (() => void) | undefined
+  /** The layer digests of the build before this one, to show which layers a change made new. */
+  private previous: readonly string[] | undefined
 
   static override styles = [
     theme,
@@ -100,11 +102,30 @@ export class BuildPanel extends SessionElement {
     this.result = undefined
     this.dragging = false
     this.failure = undefined
-    this.useStarter(STARTERS[0]!)
+    this.useStarter(STARTERS.find((s) => s.id === 'busybox') ?? STARTERS[0]!)
   }
+
+  override willUpdate(changed: Map<string, unknown>): void {
+    super.willUpdate(changed)
+    // A deep link (?build=STARTER) names the starter to open on.
+    const wanted = this.session?.buildStarter
+    if (wanted !== this.seenStarter) {
+      this.seenStarter = wanted
+      const starter = STARTERS.find((s) => s.id === wanted)
+      if (starter && starter.id !== this.starter) this.useStarter(starter)
+    }
+  }
+
+  /** The session's starter when this panel last looked. */
+  private seenStarter: string | undefined
 
   private useStarter(s: Starter): void {
     this.starter = s.id
+    if (this.session) {
+      this.session.buildStarter = s.id
+      this.seenStarter = s.id
+      this.session.syncUrl()
+    }
     this.dockerfile = s.dockerfile
     this.files = Object.entries(s.files).map(([name, text]) => ({ name, bytes: encoder.encode(text) }))
   }
@@ -152,6 +173,7 @@ export class BuildPanel extends SessionElement {
     const where = this.where()
     if ('reason' in where) return
     this.failure = undefined
+    if (this.result) this.previous = this.result.image.layers.map((l) => l.digest)
     this.result = undefined
     this.log = []
     const lines: string[] = []
@@ -216,6 +238,8 @@ export class BuildPanel extends SessionElement {
       this.stopBuild = undefined
       // Base layers fetched for the build reported progress through the catalog.
       s.update({ progress: undefined })
+      // Builds finished so far, for tests and scripts that wait for the next one.
+      this.dataset.builds = String(Number(this.dataset.builds ?? 0) + 1)
     }
   }
 
@@ -300,7 +324,7 @@ export class BuildPanel extends SessionElement {
         ? html`<section class="result" aria-label="Built image">
             <div>Built <strong id="build-name">${this.result.name}</strong> ${this.result.where === 'page' ? 'in this page' : 'on the server'}: <code id="build-digest">${this.result.digest}</code></div>
             <div><button type="button" id="build-use" @click=${() => this.useResult()}>Use this image</button> <span class="muted">then Run it in the Terminal tab, or Compare it across runtimes.</span></div>
-            <bp-build-layers .image=${this.result.image}></bp-build-layers>
+            <bp-build-layers .image=${this.result.image} .previous=${this.previous}></bp-build-layers>
           </section>`
         : ''}
     `

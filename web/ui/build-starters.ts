@@ -14,6 +14,21 @@ export interface Starter {
 
 export const STARTERS: readonly Starter[] = [
   {
+    // The images-and-layers lesson links here: build, change line 3, build again.
+    id: 'layers',
+    label: 'busybox: layers and the cache (the lesson’s)',
+    image: 'busybox',
+    dockerfile: [
+      'FROM busybox',
+      'COPY message.txt /srv/message.txt',
+      'RUN echo "made by line 3" > /srv/line3.txt',
+      'RUN rm /bin/vi',
+      'CMD ["cat", "/srv/message.txt", "/srv/line3.txt"]',
+      '',
+    ].join('\n'),
+    files: { 'message.txt': 'a file from the build context\n' },
+  },
+  {
     id: 'busybox',
     label: 'busybox: a file, a RUN, a command',
     image: 'busybox',

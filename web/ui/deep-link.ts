@@ -3,6 +3,7 @@
 // `cmd` replaces the image's Cmd, like arguments after the image in `docker run`.
 // `name=N` keeps the run the link starts as container N (in the browser's store);
 // `container=N` reopens kept container N (its image and runtime) and runs `cmd` in it, if given.
+// `build=STARTER` opens the Build tab on that starter Dockerfile (build-starters.ts) instead.
 
 export type RuntimeId = 'v86' | 'wasi' | 'native'
 export const RUNTIME_IDS: readonly RuntimeId[] = ['v86', 'wasi', 'native']
@@ -16,6 +17,8 @@ export interface DeepLink {
   name?: string
   /** A kept container to reopen. */
   container?: string
+  /** A starter id: open the Build tab on it. */
+  build?: string
 }
 
 function runtimeId(text: string | null): RuntimeId | undefined {
@@ -40,6 +43,8 @@ export function parseDeepLink(search: string): DeepLink {
     const ids = compare.split(',').map((s) => runtimeId(s.trim())).filter((r): r is RuntimeId => r !== undefined)
     link.compare = ids.length ? [...new Set(ids)] : [...RUNTIME_IDS]
   }
+  const build = q.get('build')?.trim()
+  if (build !== undefined && /^[a-z0-9-]{1,40}$/.test(build)) link.build = build
   return link
 }
 
@@ -51,6 +56,7 @@ export function formatDeepLink(link: DeepLink): string {
   if (link.compare) q.set('compare', link.compare.join(','))
   if (link.name) q.set('name', link.name)
   if (link.container) q.set('container', link.container)
+  if (link.build) q.set('build', link.build)
   const s = q.toString().replace(/\+/g, '%20')
   return s ? `?${s}` : ''
 }

@@ -50,7 +50,8 @@ export class ImageCatalog {
       if (!res.ok) throw new Error(`the server could not list its images: ${((await res.json()) as { error?: string }).error ?? res.status}`)
       const source = new ServerSource(this.base, { onProgress: this.report })
       const names = ((await res.json()) as unknown[]).map(nameOf).filter((n): n is string => n !== undefined)
-      this.entries = [...names.map((name) => ({ name, origin: 'store' as const, source })), ...dropped]
+      // A name the server now has (an image built or loaded there) means the server's image.
+      this.entries = [...names.map((name) => ({ name, origin: 'store' as const, source })), ...dropped.filter((e) => !names.includes(e.name))]
     } else {
       // Relative to the page, so the static site works from any path on its host.
       const source = new LayoutSource(this.base ? `${this.base}/images` : new URL('images', document.baseURI).href.replace(/\/$/, ''), { onProgress: this.report })

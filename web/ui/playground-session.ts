@@ -61,6 +61,8 @@ export class PlaygroundSession extends EventTarget {
   command = ''
   /** The open panel's id. */
   view = 'terminal'
+  /** The Build tab's starter (part of the deep link while that tab is open). */
+  buildStarter: string | undefined
   /** The runtimes the Compare panel runs (part of the deep link). */
   compareIds: RuntimeId[] = [...RUNTIME_IDS]
   progress: ProgressState | undefined
@@ -202,9 +204,10 @@ export class PlaygroundSession extends EventTarget {
     const link = formatDeepLink({
       ...(this.imageName ? { image: this.imageName.replace(/:latest$/, '') } : {}),
       ...(this.runtimeId ? { runtime: this.runtimeId } : {}),
-      ...(cmd ? { cmd } : {}),
+      ...(cmd && this.view !== 'build' ? { cmd } : {}),
       ...(this.view === 'compare' ? { compare: this.compareIds } : {}),
       ...(this.attached ? { container: this.attached } : this.newName.trim() ? { name: this.newName.trim() } : {}),
+      ...(this.view === 'build' && this.buildStarter ? { build: this.buildStarter } : {}),
     })
     history.replaceState(null, '', `${location.pathname}${link}`)
   }
