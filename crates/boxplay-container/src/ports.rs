@@ -237,7 +237,7 @@ impl Relay {
             sys::epoll_wait(self.epoll.as_raw_fd(), &mut events, 256)?;
             for &(token, _) in &events {
                 if token >> 32 == 0 {
-                    self.accept(token as usize);
+                    self.accept(token as usize, &mut scratch);
                 } else {
                     self.progress(((token >> 32) - 1) as usize, &mut scratch);
                 }
@@ -245,7 +245,7 @@ impl Relay {
         }
     }
 
-    fn accept(&mut self, i: usize) {
+    fn accept(&mut self, i: usize, scratch: &mut [u8]) {
         loop {
             let (listener, to) = &self.listeners[i];
             let to = *to;
@@ -278,6 +278,10 @@ impl Relay {
                 && sys::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, c.server.as_raw_fd(), EDGES, base | 1).is_ok();
             if !ok {
                 self.close(slot);
+            } else {
+                // Inside one host a connect usually completes within the call, and the client's
+                // request is often already there: relay now rather than after another wait.
+                self.progress(slot, scratch);
             }
         }
     }
