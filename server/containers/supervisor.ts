@@ -92,6 +92,7 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
     ...(config.tty ? { tty: opts.size ?? { cols: 80, rows: 24 } } : {}),
     stdin: config.openStdin,
     limits: config.limits,
+    ...(config.network ? { network: config.network } : {}),
     options: config.runtime === 'native' ? { keepChanges: true } : config.runtime === 'v86' ? { cold: config.cold === true } : {},
   }
   const run = await runtime.start(spec)
@@ -152,13 +153,16 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
     const next = { ...s, status: 'running' as const, monitorPid: process.pid, startedAt: new Date().toISOString(), runs: s.runs + 1 }
     const start = processStartTime(process.pid)
     if (start !== undefined) next.monitorStart = start
-    for (const k of ['exitCode', 'finishedAt', 'error', 'stoppedBy', 'pid'] as const) delete next[k]
+    for (const k of ['exitCode', 'finishedAt', 'error', 'stoppedBy', 'pid', 'ports'] as const) delete next[k]
     return next
   })
 
   // exec joins PID 1's namespaces: record its host pid as soon as the core reports it.
   const pid1 = await hostPid(run)
-  if (pid1 !== undefined) await containers.update(record, (s) => (s.status === 'running' ? { ...s, pid: pid1 } : s))
+  const ports = typeof run.facts.ports === 'string' ? run.facts.ports : undefined
+  if (pid1 !== undefined || ports) {
+    await containers.update(record, (s) => (s.status === 'running' ? { ...s, ...(pid1 !== undefined ? { pid: pid1 } : {}), ...(ports ? { ports } : {}) } : s))
+  }
 
   const finished = run.exit.then(async (status) => {
     const code = exitCodeOf(status)
