@@ -49,7 +49,8 @@ export function withTag(name: string): string {
   return name.includes('@') || name.slice(slash + 1).includes(':') ? name : `${name}:latest`
 }
 
-const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
+/** `[host:port/]path:tag`, lower-case path components as Docker requires. */
+const NAME = /^(?:[a-zA-Z0-9.-]+:[0-9]+\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
 
 export class ImageStore {
   constructor(
@@ -85,7 +86,7 @@ export class ImageStore {
 
   /** Adds (or renames onto) an image from its documents; the blobs it names must all be given or stored. */
   async add(name: string, docs: ImageDocumentsIn, origin: ImageOrigin): Promise<ImageRecord> {
-    const tagged = withTag(name.trim().toLowerCase().replace(/:([^:/]+)$/, (_m, tag: string) => `:${tag}`))
+    const tagged = withTag(name.trim())
     if (!NAME.test(tagged)) throw new StoreError('invalid', `"${name}" is not an image name: use lower-case letters, digits, . _ - and / (e.g. my-image:1)`)
     const mediaType = sniffManifestMediaType(docs.manifest)
     const manifest = parseManifest(docs.manifest, mediaType)

@@ -263,20 +263,35 @@ export class BoxplayLesson extends LitElement {
     })
   }
 
+  /**
+   * Replaces the sandbox with a fresh one once `forget` has run (dropping kept files): the old
+   * one goes at once and the status says a new one is coming, so nothing is typed into a
+   * sandbox on its way out, and a sandbox asked for meanwhile waits for the fresh one.
+   */
+  private freshSandbox(runtime: LessonRuntimeId, forget: () => Promise<void>): Promise<LessonSession | undefined> {
+    this.keepGeneration++
+    this.generation++
+    this.session?.dispose()
+    this.session = undefined
+    this.sessionReady = false
+    this.status = `Starting ${RUNTIME_LABELS[runtime]}…`
+    const fresh = (async () => {
+      await this.keeping
+      await forget().catch(() => {})
+      return this.startSandbox(runtime)
+    })()
+    this.starting = fresh
+    return fresh
+  }
+
   /** Reset: a fresh sandbox from the image, its kept files forgotten; progress stays. */
   async resetSandbox(): Promise<void> {
-    this.keepGeneration++
     const runtime = this.current ?? this.runtime
-    await this.keeping
-    await this.keeper?.dropSandbox(runtime).catch(() => {})
-    await this.restart(runtime)
+    await this.freshSandbox(runtime, async () => this.keeper?.dropSandbox(runtime))
   }
 
   /** Start over: progress and every kept sandbox of this lesson forgotten, from step 1 on a fresh sandbox. */
   async startOver(): Promise<void> {
-    this.keepGeneration++
-    await this.keeping
-    await this.keeper?.forget().catch(() => {})
     for (const step of this.steps) {
       step.status = 'todo'
       step.message = ''
@@ -285,7 +300,7 @@ export class BoxplayLesson extends LitElement {
     this.completed = false
     this.goTo(0, false)
     const first = (this.steps[0]?.runtime as LessonRuntimeId | undefined) || this.runtime
-    await this.restart((LESSON_RUNTIMES as readonly string[]).includes(first) ? first : this.runtime)
+    await this.freshSandbox((LESSON_RUNTIMES as readonly string[]).includes(first) ? first : this.runtime, async () => this.keeper?.forget())
   }
 
   private async loadChoices(): Promise<void> {
