@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { launchChromium, openPage, screenshot, type Browser } from '../browser/harness.js'
-import { assertBuilt, startServe, waitForTerminal, type Serve } from './playground.js'
+import { launchChromium, openPage, screenshot, servePreview, type Browser } from '../browser/harness.js'
+import { assertBuilt, playgroundDir, startServe, waitForTerminal, type Serve } from './playground.js'
 
 let serve: Serve
 let browser: Browser
@@ -145,6 +145,28 @@ describe('the Build tab', () => {
       await page.close()
     } finally {
       await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('builds with no server at all, from the static site, to the digest the server gives', async () => {
+    const served = await servePreview(playgroundDir)
+    try {
+      const { page, errors } = await openPage(browser, `${served.url}/?build=busybox`)
+      const panel = page.locator('boxplay-app bp-build-panel')
+      await expect.poll(() => panel.locator('#dockerfile').inputValue(), { timeout: 30_000 }).toMatch(/^FROM busybox\n/)
+      await pickRuntime(page, 'v86')
+      const offline = await build(page)
+      expect(offline.log).toMatch(/^#3 \[stage-0 1\/1\] RUN /m)
+      expect(await page.locator('boxplay-app bp-runtime-switch label[data-runtime=native] .reason').textContent()).toMatch(/static playground/)
+      await page.close()
+      // the same starter, built on the server
+      const online = await openPage(browser, `${serve.origin}/?build=busybox`)
+      await pickRuntime(online.page, 'native')
+      expect((await build(online.page)).digest).toBe(offline.digest)
+      await online.page.close()
+      expect(errors.filter((e) => !/404/.test(e))).toEqual([])
+    } finally {
+      await served.close()
     }
   })
 
