@@ -32,6 +32,7 @@ function stripTop(files: PickedFile[]): PickedFile[] {
 }
 
 const encoder = new TextEncoder()
+const MAX_LOG_LINES = 5000
 const PLATFORMS = [
   { id: 'linux/386', label: 'linux/386 (runs in the VM and natively)' },
   { id: 'linux/amd64', label: 'linux/amd64 (natively only)' },
@@ -184,6 +185,8 @@ export class BuildPanel extends SessionElement {
     const lines: string[] = []
     const push = (line: string) => {
       lines.push(line)
+      // A chatty RUN could print without end: the page keeps the log's last lines.
+      if (lines.length > MAX_LOG_LINES) lines.splice(0, lines.length - MAX_LOG_LINES, `[the first lines of the log are no longer shown]`)
       this.log = [...lines]
     }
     let dockerfile
