@@ -85,6 +85,27 @@ describe('boxplay run -d and the verbs on it (native)', () => {
     expect(box.run(['inspect', 'keep']).stdout).toContain('"Runs": 3')
   })
 
+  it('two starts at once run the container once', async () => {
+    const id = box.run(['run', '-d', '--name', 'once', 'busybox', 'sleep', '1000']).stdout.trim()
+    expect(box.run(['kill', 'once']).code).toBe(0)
+    expect(box.run(['wait', 'once']).stdout).toBe('137\n')
+    const [a, b] = await Promise.all([box.start(['start', 'once']).done, box.start(['start', 'once']).done])
+    // One started it; the other found it running (0), or lost the race to claim it (125).
+    expect([a.code, b.code].sort()).toEqual(a.code === 0 && b.code === 0 ? [0, 0] : [0, 125])
+    if (a.code !== 0 || b.code !== 0) expect(a.stderr + b.stderr).toContain('container once is already running')
+    const { readdirSync, readFileSync } = await import('node:fs')
+    const monitors = readdirSync('/proc').filter((p) => {
+      try {
+        return /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`monitor-main.js\u0000${box.state}/containers/${id}`)
+      } catch {
+        return false
+      }
+    })
+    expect(monitors).toHaveLength(1)
+    expect(box.run(['inspect', 'once']).stdout).toContain('"Runs": 2')
+    expect(box.run(['rm', '-f', 'once']).code).toBe(0)
+  })
+
   it('stop -t gives up on a process that ignores SIGTERM and kills it (137); kill -s sends a signal', () => {
     box.run(['run', '-d', '--name', 'stubborn', 'busybox', 'sleep', '1000'])
     expect(box.run(['stop', '-t', '1', 'stubborn']).code).toBe(0)
