@@ -88,9 +88,9 @@ export class ContainerStore {
       await fsp.mkdir(dir, { mode: 0o700 })
       const full: ContainerConfig = { ...config, id, name: chosen, created: new Date().toISOString() }
       const state: ContainerState = { status: 'created', runs: 0 }
-      // State first: list() takes a directory without state.json for one being created.
-      await writeJsonAtomic(join(dir, STATE_FILE), state)
+      // State last: list() passes over a directory without state.json (one being created).
       await writeJsonAtomic(join(dir, CONFIG_FILE), full)
+      await writeJsonAtomic(join(dir, STATE_FILE), state)
       return { dir, config: full, state }
     })
   }
@@ -106,8 +106,18 @@ export class ContainerStore {
     })
   }
 
+  /** Renamed out of sight first (readers list only id-named dirs), then deleted. */
   async remove(record: ContainerRecord): Promise<void> {
-    await withLock(this.lockPath, () => fsp.rm(record.dir, { recursive: true, force: true }))
+    const gone = join(this.root, `.removing-${record.config.id}-${process.pid}`)
+    await withLock(this.lockPath, async () => {
+      try {
+        await fsp.rename(record.dir, gone)
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return // removed already (--rm, another rm)
+        throw e
+      }
+    })
+    await fsp.rm(gone, { recursive: true, force: true })
   }
 
   /**

@@ -204,7 +204,9 @@ async function startClaimed(opts: SuperviseOptions): Promise<Supervised> {
       delete next.monitorPid
       delete next.monitorStart
       delete next.pid
-      const error = [reason, problem].filter(Boolean).join('; ')
+      // The core could not clean up (a cgroup or run dir left behind): say so in inspect.
+      const cleanup = typeof run.facts.cleanupError === 'string' ? `cleanup: ${run.facts.cleanupError}` : undefined
+      const error = [reason, problem, cleanup].filter(Boolean).join('; ')
       if (error) next.error = error
       return next
     })
