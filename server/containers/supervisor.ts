@@ -20,7 +20,8 @@ import { exitCodeOf } from './exit-code.js'
 import { LogWriter } from './log.js'
 import { CHANGES_FILE, LOG_FILE, SOCKET_FILE, type ContainerRecord } from './record.js'
 import type { ContainerStore } from './store.js'
-import { processStartTime } from './store.js'
+import { monitorAlive, processStartTime } from './store.js'
+import { ContainerError } from './ids.js'
 
 /** File bytes a native run may leave in its writable layer (the Rust core's copy-out cap). */
 const MAX_NATIVE_CHANGE_BYTES = 64 << 20
@@ -69,6 +70,33 @@ export async function runtimeFor(kind: ContainerRecord['config']['runtime'], ima
 }
 
 export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
+  const { containers, images, record } = opts
+  // Claim the container under its lock, so two `start`s cannot both run it.
+  await containers.update(record, (s) => {
+    if (s.status === 'running' && monitorAlive(s.monitorPid, s.monitorStart)) {
+      throw new ContainerError('running', `container ${record.config.name} is already running`)
+    }
+    const next = { ...s, status: 'running' as const, monitorPid: process.pid, startedAt: new Date().toISOString(), runs: s.runs + 1 }
+    const start = processStartTime(process.pid)
+    if (start !== undefined) next.monitorStart = start
+    for (const k of ['exitCode', 'finishedAt', 'error', 'stoppedBy', 'pid', 'ports'] as const) delete next[k]
+    return next
+  })
+  try {
+    return await startClaimed(opts)
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e)
+    await containers.update(record, (s) => {
+      const next = { ...s, status: 'exited' as const, exitCode: 125, finishedAt: new Date().toISOString(), error }
+      delete next.monitorPid
+      delete next.monitorStart
+      return next
+    })
+    throw e
+  }
+}
+
+async function startClaimed(opts: SuperviseOptions): Promise<Supervised> {
   const { containers, images, record } = opts
   const { config } = record
   const base = await baseImage(images, record)
@@ -149,14 +177,6 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
     onMessages<ControlRequest>(socket, (req) => onRequest(socket, req))
   })
 
-  await containers.update(record, (s) => {
-    const next = { ...s, status: 'running' as const, monitorPid: process.pid, startedAt: new Date().toISOString(), runs: s.runs + 1 }
-    const start = processStartTime(process.pid)
-    if (start !== undefined) next.monitorStart = start
-    for (const k of ['exitCode', 'finishedAt', 'error', 'stoppedBy', 'pid', 'ports'] as const) delete next[k]
-    return next
-  })
-
   // exec joins PID 1's namespaces: record its host pid as soon as the core reports it.
   const pid1 = await hostPid(run)
   const ports = typeof run.facts.ports === 'string' ? run.facts.ports : undefined
@@ -188,7 +208,9 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
       delete next.monitorPid
       delete next.monitorStart
       delete next.pid
-      const error = [reason, problem].filter(Boolean).join('; ')
+      // The core could not clean up (a cgroup or run dir left behind): say so in inspect.
+      const cleanup = typeof run.facts.cleanupError === 'string' ? `cleanup: ${run.facts.cleanupError}` : undefined
+      const error = [reason, problem, cleanup].filter(Boolean).join('; ')
       if (error) next.error = error
       return next
     })
