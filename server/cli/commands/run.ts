@@ -37,6 +37,7 @@ export const command: Command = {
     { name: 'cpus', value: true, placeholder: 'N', description: 'CPU limit as a fraction of CPUs, e.g. 0.5 (native)' },
     { name: 'timeout', value: true, placeholder: 'DUR', description: 'end the run after this long, e.g. 10s' },
     { name: 'dir', value: true, repeat: true, placeholder: 'HOST[::GUEST]', description: 'map a host directory in, read-write (wasi)' },
+    { name: 'publish', short: 'p', value: true, repeat: true, placeholder: '[IP:]HOST:GUEST', description: 'publish a guest TCP port on the host (v86; 127.0.0.1 unless IP is given)' },
     { name: 'cold', description: 'boot the VM from scratch instead of a saved state (v86)' },
   ],
   positionals: { min: 1, names: 'an IMAGE (or a FILE.wasm) to run' },
@@ -98,7 +99,24 @@ export const command: Command = {
       options: { cold: flag(args, 'cold') },
     }
 
-    const run = await runtime.start(spec)
+    const publish = listOption(args, 'publish')
+    let run: Run
+    if (publish.length > 0) {
+      // v86 only for now: native publishing comes with server/net (another branch).
+      if (runtime.kind !== 'v86') throw new UsageError(`-p is not supported yet for the ${runtime.kind} runtime: use --runtime v86`, 'run')
+      const { parsePublish, startPublished } = await import('../../v86/publish.js')
+      const { V86Runtime } = await import('../../../web/runtimes/v86/runtime.js')
+      if (!(runtime instanceof V86Runtime)) throw new UsageError('-p needs the v86 runtime', 'run')
+      let ports
+      try {
+        ports = publish.map(parsePublish)
+      } catch (err) {
+        throw new UsageError(err instanceof Error ? err.message : String(err), 'run')
+      }
+      run = await startPublished(runtime, spec, ports)
+    } else {
+      run = await runtime.start(spec)
+    }
     const status = await attach(ctx, run, { interactive, tty: tty && stdin.isTTY === true })
     if (status.reason !== 'exited' && status.reason !== 'signaled') {
       ctx.stderr.write(`boxplay: ${status.message ?? `the run ended: ${status.reason}`}\n`)
