@@ -129,3 +129,13 @@ describe('host stack', () => {
     lan.host().close()
   }, 10_000)
 })
+
+describe('preview route', () => {
+  test('the service worker and the page agree on the preview URL segment', async () => {
+    const { readFileSync } = await import('node:fs')
+    const { PREVIEW_SEGMENT, previewUrl } = await import('../../web/preview-protocol.js')
+    const worker = readFileSync(new URL('../../web/coi-sw.ts', import.meta.url), 'utf8')
+    expect(worker).toContain(`const PREVIEW_SEGMENT = '${PREVIEW_SEGMENT}'`)
+    expect(previewUrl('http://127.0.0.1:8080/play/', 'v86-x 1', 80)).toBe('http://127.0.0.1:8080/play/__preview/v86-x%201/80/')
+  })
+})

@@ -9,6 +9,9 @@ import type { RootFs } from '../oci/rootfs.js'
 import { pullImage } from '../runtimes/remote/pull.js'
 import type { Progress } from '../runtimes/remote/sources.js'
 import type { Run, RunSpec } from '../runtimes/runtime.js'
+import type { V86RunNetwork } from '../runtimes/v86/network.js'
+import { Lan } from '../net/lan.js'
+import { ensurePreviewWorker, startPreviewBridge } from './preview-bridge.js'
 import type { CompareColumn } from './compare-view.js'
 import { RUNTIME_IDS, formatDeepLink, joinCommand, parseDeepLink, splitCommand, type RuntimeId } from './deep-link.js'
 import { ImageCatalog } from './image-catalog.js'
@@ -19,17 +22,22 @@ import type { TerminalView } from './terminal-view.js'
 import { theme } from './theme.js'
 import './compare-view.js'
 import './file-panel.js'
+import './ports-panel.js'
 import './image-picker.js'
 import './progress-line.js'
 import './runtime-switch.js'
 import './terminal-view.js'
 
-type View = 'terminal' | 'compare' | 'files'
+type View = 'terminal' | 'compare' | 'files' | 'ports'
 const VIEWS: { id: View; label: string }[] = [
   { id: 'terminal', label: 'Terminal' },
   { id: 'compare', label: 'Compare' },
   { id: 'files', label: 'Files' },
+  { id: 'ports', label: 'Ports' },
 ]
+
+/** The v86 runtime takes a LAN to join beside the spec (web/runtimes/v86/network.ts). */
+type NetworkedRuntime = { start(spec: RunSpec, network: V86RunNetwork): Promise<Run> }
 
 const STARTING: Record<RuntimeId, string> = {
   v86: 'Booting the VM…',
@@ -77,7 +85,14 @@ export class PlaygroundApp extends LitElement {
     busy: { state: true },
     exitNote: { state: true },
     compareIds: { state: true },
+    portsRun: { state: true },
   }
+  /** The run the Ports panel shows, and whether it is on the page's LAN. */
+  declare portsRun: { run: Run; onLan: boolean } | undefined
+  /** v86 guests join the page's LAN, so the Ports panel can preview what they serve. */
+  private readonly lan = new Lan({ name: 'playground' })
+  private readonly lanAddresses = new Map<string, string>()
+  private guests = 0
   declare env: PageEnv | undefined
   declare runtimes: RuntimeChoice[]
   declare imageName: string | undefined
@@ -154,9 +169,15 @@ export class PlaygroundApp extends LitElement {
     this.busy = true
     this.exitNote = undefined
     this.compareIds = [...RUNTIME_IDS]
+    this.portsRun = undefined
   }
 
   override firstUpdated(): void {
+    startPreviewBridge((id) => {
+      const address = this.lanAddresses.get(id)
+      return address ? { lan: this.lan, address } : undefined
+    })
+    ensurePreviewWorker(new URL('./coi-sw.js', document.baseURI)).catch((e: unknown) => console.info(`no preview worker: ${message(e)}`))
     void this.init()
   }
 
@@ -264,7 +285,13 @@ export class PlaygroundApp extends LitElement {
     this.progress = { label: `Fetching ${this.imageName} (${formatPlatform(fit.platform)})…`, loaded: 0 }
     const image = await this.catalog!.resolve(this.imageName!, fit.platform)
     this.progress = { label: STARTING[choice.id], loaded: 0 }
-    const run = await choice.runtime!.start({ image, ...spec })
+    // v86 guests keep the hostname "boxplay"; on the LAN they are vm1, vm2, …
+    const network = choice.id === 'v86' ? { lan: this.lan, name: `vm${++this.guests}` } : undefined
+    const run = network ? await (choice.runtime as unknown as NetworkedRuntime).start({ image, hostname: 'boxplay', ...spec }, network) : await choice.runtime!.start({ image, ...spec })
+    if (network) {
+      this.lanAddresses.set(run.id, this.lan.lookup(network.name) ?? '')
+      void run.exit.then(() => this.lanAddresses.delete(run.id))
+    }
     return { run, image }
   }
 
@@ -302,6 +329,7 @@ export class PlaygroundApp extends LitElement {
       }
       this.run = run
       this.runImage = image
+      this.portsRun = { run, onLan: this.lanAddresses.has(run.id) }
       this.progress = undefined
       terminal.attach(run, { convertEol: true, focus: deepActiveElement() === focusBefore })
       const status = await run.exit
@@ -551,6 +579,9 @@ export class PlaygroundApp extends LitElement {
           </section>
           <section role="tabpanel" id="panel-files" aria-labelledby="tab-files" ?hidden=${this.view !== 'files'}>
             <bp-file-panel .files=${this.files} .image=${this.imageFs} .unavailable=${this.filesNote}></bp-file-panel>
+          </section>
+          <section role="tabpanel" id="panel-ports" aria-labelledby="tab-ports" ?hidden=${this.view !== 'ports'}>
+            <bp-ports-panel .run=${this.portsRun?.run} .previewable=${this.portsRun?.onLan ?? false}></bp-ports-panel>
           </section>
         </main>
       </div>
