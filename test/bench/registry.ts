@@ -12,6 +12,7 @@ export const benches: readonly BenchEntry[] = [
   { name: 'wasi', run: async () => (await import('./wasi.js')).benchWasi() },
   { name: 'v86', run: async () => (await import('./v86.js')).benchV86() },
   { name: 'v86-http', run: async () => (await import('./v86-http.js')).benchV86Http() },
+  { name: 'v86-preview', run: async () => (await import('./v86-preview.js')).benchV86Preview() },
   { name: 'v86-debian', run: async () => (await import('./v86-debian.js')).benchV86Debian() },
   { name: 'build', run: async () => (await import('./build.js')).benchBuild() },
   { name: 'serve', run: async () => (await import('./serve.js')).benchServe() },

@@ -22,7 +22,7 @@ afterAll(async () => {
   await serve?.close()
 })
 
-export const SERVE_CMD = `sh -c "mkdir -p /www && echo '<h1>served by the v86 guest</h1>' > /www/index.html && exec httpd -f -p 80 -h /www"`
+const SERVE_CMD = `sh -c "mkdir -p /www && echo '<h1>served by the v86 guest</h1>' > /www/index.html && exec httpd -f -p 80 -h /www"`
 
 describe('Ports panel and preview (v86 in Chromium)', () => {
   it('lists the port the guest listens on and previews the page it serves', async () => {
