@@ -81,16 +81,20 @@ export function parseArgs(argv: readonly string[], spec: ParseSpec, command?: st
       continue
     }
     if (arg.startsWith('-') && arg.length > 1) {
-      const o = byShort.get(arg.slice(1, 2))
-      if (!o) throw new UsageError(`unknown option ${arg}`, command)
-      if (!o.value) {
-        if (arg.length > 2) throw new UsageError(`unknown option ${arg}`, command)
-        set(o, true)
-        continue
+      // Short flags bundle as Docker's do (`-it`, `ps -aq`); a flag that takes a value ends
+      // the bundle and takes the rest of it, or the next argument (`-e K=V`, `-eK=V`).
+      for (let at = 1; at < arg.length; at++) {
+        const o = byShort.get(arg[at]!)
+        if (!o) throw new UsageError(`unknown option ${at === 1 ? arg : `-${arg[at]} (in ${arg})`}`, command)
+        if (!o.value) {
+          set(o, true)
+          continue
+        }
+        const value = at + 1 < arg.length ? arg.slice(at + 1) : argv[i++]
+        if (value === undefined) throw new UsageError(`option -${o.short} needs a value (${o.placeholder ?? 'VALUE'})`, command)
+        set(o, value)
+        break
       }
-      const value = arg.length > 2 ? arg.slice(2) : argv[i++]
-      if (value === undefined) throw new UsageError(`option -${o.short} needs a value (${o.placeholder ?? 'VALUE'})`, command)
-      set(o, value)
       continue
     }
     out.positionals.push(arg)

@@ -187,6 +187,15 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, url: 
     }
   }
 
+  if (head === 'containers') {
+    // The CLI's containers (server/containers/http.ts), under the same guards as every route.
+    const { handleContainers, ContainerHttpError } = await import('../containers/http.js')
+    const body = async () => (req.headers['content-length'] === '0' || !req.headers['content-type'] ? {} : readJson(req, ctx.maxBodyBytes))
+    return handleContainers({ method, rest: parts.slice(1).map(decodeSegment), query: url.searchParams, body }, (status, value) => sendJson(res, status, value)).catch((e: unknown) => {
+      throw e instanceof ContainerHttpError ? new HttpError(e.status, e.message) : e
+    })
+  }
+
   throw new HttpError(404, `no API endpoint ${method} ${url.pathname}`)
 }
 

@@ -23,6 +23,25 @@ export interface CoreSpec {
   scratchBytes?: number
   /** Keep the container's writes in its run dir after exit (see CoreExited.changesDir). */
   keepChanges?: boolean
+  /** Join a bridge: a veth pair, eth0 inside with this address (crates/…/net.rs). */
+  network?: CoreNetwork
+  /** Host ports the monitor binds and proxies into the container's netns (ports.rs). */
+  ports?: CorePort[]
+}
+
+export interface CoreNetwork {
+  bridge: string
+  /** ≤ 15 bytes, unique on the host. */
+  hostIfname: string
+  address: string
+  prefixLen: number
+}
+
+export interface CorePort {
+  hostIp: string
+  /** 0: any free port (Started.ports says which). */
+  hostPort: number
+  containerPort: number
 }
 
 export interface CoreStarted {
@@ -33,6 +52,8 @@ export interface CoreStarted {
   /** "container host count", e.g. "0 100000 65536": container root is host uid 100000. */
   idMap: string
   phases: [string, number][]
+  /** The published ports as bound. */
+  ports?: CorePort[]
 }
 
 export interface CoreExited {

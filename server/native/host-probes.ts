@@ -5,11 +5,14 @@
 // The memo lives beside the run-state root (/run/boxplay.host-probes.json as root: a tmpfs,
 // gone at reboot; not inside it, which holds run dirs only and is swept) and is
 // keyed by the boot id, the uid and the helper binary's identity, so a reboot, another user
-// or a rebuilt core asks again. Only answers a boot cannot change are kept: IA32 emulation
+// or a rebuilt core asks again. The key's hash is in the file name, so two installs of boxplay
+// on one host (two checkouts, a global and a local one) keep a memo each instead of
+// overwriting each other's and probing on every run. Only answers a boot cannot change are kept: IA32 emulation
 // either way (a boot parameter), namespaces only when they worked (a sysctl may be relaxed
 // later; a refusal is asked again next time).
 
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
 import { dirname } from 'node:path'
 
 export interface HostProbes {
@@ -31,13 +34,14 @@ function memoKey(helper: string | undefined): string | undefined {
   }
 }
 
-const memoFile = (stateRoot: string) => `${stateRoot.replace(/\/+$/, '')}.host-probes.json`
+const memoFile = (stateRoot: string, key: string) =>
+  `${stateRoot.replace(/\/+$/, '')}.host-probes-${createHash('sha256').update(key).digest('hex').slice(0, 12)}.json`
 
 export function readHostProbes(stateRoot: string, helper?: string): HostProbes {
   const key = memoKey(helper)
   if (key === undefined) return {}
   try {
-    const memo = JSON.parse(readFileSync(memoFile(stateRoot), 'utf8')) as Partial<Memo>
+    const memo = JSON.parse(readFileSync(memoFile(stateRoot, key), 'utf8')) as Partial<Memo>
     if (memo.key !== key) return {}
     return {
       ...(typeof memo.i386 === 'boolean' ? { i386: memo.i386 } : {}),
@@ -55,9 +59,10 @@ export function writeHostProbes(stateRoot: string, answers: HostProbes, helper?:
   try {
     mkdirSync(dirname(stateRoot), { recursive: true })
     const memo: Memo = { ...readHostProbes(stateRoot, helper), ...answers, key }
-    const tmp = `${memoFile(stateRoot)}.${process.pid}.tmp`
+    const file = memoFile(stateRoot, key)
+    const tmp = `${file}.${process.pid}.tmp`
     writeFileSync(tmp, JSON.stringify(memo) + '\n', { mode: 0o600 })
-    renameSync(tmp, memoFile(stateRoot))
+    renameSync(tmp, file)
   } catch {
     // read-only or foreign state root: no memo
   }

@@ -18,6 +18,9 @@ import { hostRunsI386 } from './host-arch.js'
 import { readHostProbes, writeHostProbes } from './host-probes.js'
 import { HELPER_FILE, coreDir, defaultStateRoot } from './paths.js'
 import { NativeRun } from './run.js'
+import type { Attachment } from '../net/attach.js'
+import { NO_NETWORK } from '../net/names.js'
+import { networksDir } from '../net/records.js'
 
 export interface NativeRuntimeOptions {
   /** The image's unpacked layers, top first (Store.layerDirs). */
@@ -109,11 +112,13 @@ export class NativeRuntime implements Runtime {
     return JSON.parse(core.sweep(this.stateRoot)) as { removed: string[]; failed: string[] }
   }
 
-  private sweepOnce(): void {
+  private async sweepOnce(): Promise<void> {
     if (this.swept) return
     this.swept = true
     const { failed } = this.sweep()
     for (const f of failed) process.stderr.write(`boxplay: cleaning up after an earlier server: ${f}\n`)
+    // Network leases of runs whose owner died (their veths went with their netns already).
+    if (existsSync(networksDir(this.stateRoot))) await (await import('../net/attach.js')).pruneAllLeases(this.stateRoot)
   }
 
   async start(spec: RunSpec): Promise<Run> {
@@ -121,17 +126,18 @@ export class NativeRuntime implements Runtime {
       throw new Error(`the native runtime cannot run ${spec.image.platform.os}/${spec.image.platform.architecture} images on this ${arch()} host`)
     }
     const loaded = loadCore()
-    this.sweepOnce()
+    await this.sweepOnce()
     const proc = resolveProcess(spec)
     const options = (spec.options ?? {}) as NativeOptions
     const run = new NativeRun(loaded.core, spec.limits?.memoryBytes, spec.image)
     const lowerDirs = await this.opts.layerDirs(spec.image)
-    run.phase('prepare')
     const id = run.id.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) + '-' + randomBytes(3).toString('hex')
     const hostname = spec.hostname ?? randomBytes(6).toString('hex')
     run.facts.hostname = hostname
     run.facts.containerId = id
     run.facts.kernel = release() // a container borrows the host's kernel
+    const network = await joinNetwork(this.stateRoot, spec, id, hostname, run)
+    run.phase('prepare')
     const coreSpec: CoreSpec = {
       id,
       ownerPid: process.pid,
@@ -153,11 +159,36 @@ export class NativeRuntime implements Runtime {
       seccomp: options.seccomp ?? true,
       ...(options.keepChanges ? { keepChanges: true } : {}),
       ...(options.scratchBytes !== undefined ? { scratchBytes: options.scratchBytes } : {}),
-      mounts: (spec.mounts ?? []).map((m) => ({ hostPath: m.hostPath, guestPath: m.guestPath, readonly: m.readonly ?? false })),
+      mounts: [
+        ...(spec.mounts ?? []).map((m) => ({ hostPath: m.hostPath, guestPath: m.guestPath, readonly: m.readonly ?? false })),
+        ...(network ? [{ hostPath: network.hostsFile, guestPath: '/etc/hosts', readonly: true }] : []),
+      ],
+      ...(network ? { network: network.core } : {}),
+      ...(spec.network?.ports?.length ? { ports: spec.network.ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort })) } : {}),
     }
-    spawnInto(loaded, run, coreSpec, spec)
+    try {
+      spawnInto(loaded, run, coreSpec, spec)
+    } catch (err) {
+      await network?.release()
+      throw err
+    }
+    // The lease goes when the run has ended, however it ended, before its exit is reported.
+    if (network) run.onEnded(() => network.release())
     return run
   }
+}
+
+/** The network the spec asks for (none: nothing to join), leased for this run. */
+async function joinNetwork(stateRoot: string, spec: RunSpec, runId: string, hostname: string, run: NativeRun): Promise<Attachment | undefined> {
+  const name = spec.network?.name ?? NO_NETWORK
+  const aliases = spec.network?.aliases ?? []
+  run.facts.network = name
+  if (name === NO_NETWORK && aliases.length === 0) return undefined
+  const { attachRun, checkAliases } = await import('../net/attach.js')
+  checkAliases(name, aliases)
+  const attachment = await attachRun(stateRoot, name, { runId, names: [hostname, ...aliases.filter((a) => a !== hostname)] })
+  run.facts.ipAddress = attachment.ip
+  return attachment
 }
 
 function spawnInto(loaded: LoadedCore, run: NativeRun, coreSpec: CoreSpec, spec: RunSpec): void {

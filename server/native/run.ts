@@ -98,6 +98,15 @@ export class NativeRun extends RunBase {
     if (problem) process.stderr.write(`boxplay: ${problem}\n`)
   }
 
+  /** Work that must be done before `exit` settles (a network lease given back), in order. */
+  private readonly beforeExit: Array<() => Promise<void>> = []
+
+  /** Runs `fn` after the container is gone and before `exit` settles, so a caller that
+   *  leaves as soon as the run ends (the CLI) leaves nothing half-released. */
+  onEnded(fn: () => Promise<void>): void {
+    this.beforeExit.push(fn)
+  }
+
   attach(handle: CoreHandle, timeoutMs: number | undefined): void {
     this.handle = handle
     if (timeoutMs !== undefined && timeoutMs > 0) {
@@ -125,6 +134,8 @@ export class NativeRun extends RunBase {
     this.facts.uidMap = e.idMap
     this.idMap = e.idMap
     if (e.cgroup) this.facts.cgroup = e.cgroup
+    // As Docker's PORTS column shows them: the host port is the one bound (0 was any free one).
+    if (e.ports?.length) this.facts.ports = e.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/tcp`).join(', ')
     this.facts.startBreakdown = e.phases.map(([name, ms]) => `${name} ${ms.toFixed(2)} ms`).join(', ')
   }
 
@@ -144,7 +155,18 @@ export class NativeRun extends RunBase {
         removeUnreadOnExit()
       }
     }
-    this.finish(exitStatus(e, this.killedBy, this.memoryLimit))
+    const status = exitStatus(e, this.killedBy, this.memoryLimit)
+    if (this.beforeExit.length === 0) return this.finish(status)
+    void (async () => {
+      for (const fn of this.beforeExit) {
+        try {
+          await fn()
+        } catch (err) {
+          process.stderr.write(`boxplay: after the run: ${err instanceof Error ? err.message : String(err)}\n`)
+        }
+      }
+      this.finish(status)
+    })()
   }
 
   private stop(why: 'killed' | 'timeout', signal = 'SIGKILL'): void {

@@ -9,6 +9,6 @@ export const testTools: BuildStep = {
   forTests: true,
   inputs: [],
   outputs: [],
-  packages: ['docker-registry', 'skopeo', 'umoci', 'runc', 'crun', 'chromium', 'tar', 'gzip', 'zstd', 'python3', 'util-linux', 'iproute2', 'openssl', 'podman'],
+  packages: ['docker-registry', 'skopeo', 'umoci', 'runc', 'crun', 'chromium', 'tar', 'gzip', 'zstd', 'python3', 'util-linux', 'iproute2', 'iptables', 'openssl', 'podman'],
   async run() {},
 }

@@ -337,6 +337,10 @@ export class Store {
       const { pruneLayerContents } = await import('../image/layer-contents.js')
       const lazy = await pruneLayerContents(this.home, keepHex)
       result.bytes += lazy.bytes
+      // The v86 runtime's per-layer trees (server/v86/tree-cache.ts), rebuilt on demand too.
+      const { pruneTreeCache } = await import('../v86/tree-cache.js')
+      const trees = await pruneTreeCache(join(this.home, 'cache', 'v86-trees'), keepHex)
+      result.bytes += trees.bytes
       return result
     })
   }

@@ -1,4 +1,5 @@
-// Published ports for v86 runs (`boxplay run --runtime v86 -p [IP:]HOST:GUEST`): a TCP
+// Published ports for v86 runs (`boxplay run --runtime v86 -p [IP:]HOST:GUEST`, parsed by
+// server/net/publish.ts into the spec's network.ports): a TCP
 // listener on the host whose every connection becomes a TCP connection from the LAN's host
 // stack (web/net/host-stack.ts, at the gateway address) into the guest's port. The bytes are
 // passed on both ways as they come; a guest that refuses or stops answering resets the
@@ -6,30 +7,8 @@
 
 import { type Server, type Socket, createServer } from 'node:net'
 import type { Lan } from '../../web/net/lan.js'
-import type { Run, RunSpec } from '../../web/runtimes/runtime.js'
+import type { PublishedPort, Run, RunSpec } from '../../web/runtimes/runtime.js'
 import type { V86Runtime } from '../../web/runtimes/v86/runtime.js'
-
-export interface PublishedPort {
-  /** Where to listen on the host; 127.0.0.1 unless an address is given, as the issue asks. */
-  hostIp: string
-  hostPort: number
-  guestPort: number
-}
-
-/** `[IP:]HOST:GUEST[/tcp]`, Docker's form (one port, TCP only). */
-export function parsePublish(text: string): PublishedPort {
-  const [spec = '', proto = 'tcp'] = text.split('/', 2)
-  if (proto !== 'tcp') throw new Error(`-p ${text}: only TCP ports can be published (not ${proto})`)
-  const parts = spec.split(':')
-  if (parts.length < 2 || parts.length > 3) throw new Error(`-p ${text}: give [IP:]HOST:GUEST, e.g. -p 8080:80`)
-  const [hostIp = '127.0.0.1', hostText, guestText] = parts.length === 3 ? parts : [undefined, ...parts]
-  const port = (t: string | undefined, what: string) => {
-    const n = Number(t)
-    if (!/^\d+$/.test(t ?? '') || n < 1 || n > 65535) throw new Error(`-p ${text}: the ${what} port must be 1-65535, not "${t ?? ''}"`)
-    return n
-  }
-  return { hostIp: hostIp || '127.0.0.1', hostPort: port(hostText, 'host'), guestPort: port(guestText, 'guest') }
-}
 
 export interface Publication {
   /** The ports as bound (a host port 0 gets a free one). */
@@ -48,7 +27,7 @@ export async function publishPorts(lan: Lan, guestAddress: string, ports: readon
   }
   try {
     for (const p of ports) {
-      const server = createServer((socket) => forward(lan, guestAddress, p.guestPort, socket, sockets))
+      const server = createServer((socket) => forward(lan, guestAddress, p.containerPort, socket, sockets))
       servers.push(server)
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) =>
@@ -94,7 +73,9 @@ export async function startPublished(
 ): Promise<Run> {
   const { Lan } = await import('../../web/net/lan.js')
   const lan = new Lan({ name: 'default' })
-  const run = await runtime.start(spec, { lan, name: spec.hostname ?? 'boxplay' })
+  // The LAN is the run's own; the spec's network (its ports) is handled here, not by start().
+  const { network: _ports, ...rest } = spec
+  const run = await runtime.start(rest, { lan, name: spec.hostname ?? 'boxplay' })
   const address = run.link!.member.address
   let publication: Publication
   try {
@@ -103,7 +84,9 @@ export async function startPublished(
     run.kill('SIGKILL')
     throw err
   }
-  for (const p of publication.bound) log(`${p.hostIp}:${p.boundPort} -> ${address}:${p.guestPort}`)
+  // As the native runtime reports them (server/native/run.ts).
+  run.facts.ports = publication.bound.map((p) => `${p.hostIp}:${p.boundPort}->${p.containerPort}/tcp`).join(', ')
+  for (const p of publication.bound) log(`${p.hostIp}:${p.boundPort} -> ${address}:${p.containerPort}`)
   void run.exit.then(async () => {
     await publication.close()
     lan.host().close()

@@ -258,3 +258,25 @@ function processAlive(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
+
+/**
+ * Removes the cache files of layers no image uses (and of older cache formats), for
+ * `boxplay prune`. Runs under the store's lock; a build in progress (a live `.tmp`) is left.
+ */
+export async function pruneTreeCache(dir: string, keepBlobHex: ReadonlySet<string>): Promise<{ files: number; bytes: number }> {
+  const freed = { files: 0, bytes: 0 }
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const temp = /\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name)
+    if (temp && processAlive(Number(temp[1]))) continue
+    const current = /^([0-9a-f]{64})\.(pack|v(\d+)\.json)$/.exec(name)
+    const keep = current !== null && !temp && keepBlobHex.has(current[1]!) && (current[2] === 'pack' || Number(current[3]) === TREE_CACHE_FORMAT)
+    if (keep) continue
+    const path = join(dir, name)
+    const st = await stat(path).catch(() => undefined)
+    if (!st?.isFile()) continue
+    await rm(path, { force: true })
+    freed.files++
+    freed.bytes += st.size
+  }
+  return freed
+}

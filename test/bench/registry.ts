@@ -10,10 +10,12 @@ export const benches: readonly BenchEntry[] = [
   { name: 'native-start', run: async () => (await import('./native-start.js')).nativeStartBench() },
   { name: 'cli-start', run: async () => (await import('./cli-start.js')).cliStartBench() },
   { name: 'wasi', run: async () => (await import('./wasi.js')).benchWasi() },
+  { name: 'wasi-http', run: async () => (await import('./wasi-http.js')).benchWasiHttp() },
   { name: 'v86', run: async () => (await import('./v86.js')).benchV86() },
   { name: 'v86-http', run: async () => (await import('./v86-http.js')).benchV86Http() },
   { name: 'v86-preview', run: async () => (await import('./v86-preview.js')).benchV86Preview() },
   { name: 'v86-debian', run: async () => (await import('./v86-debian.js')).benchV86Debian() },
   { name: 'build', run: async () => (await import('./build.js')).benchBuild() },
+  { name: 'net-http', run: async () => (await import('./net-http.js')).benchNetHttp() },
   { name: 'serve', run: async () => (await import('./serve.js')).benchServe() },
 ]

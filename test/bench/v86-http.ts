@@ -52,7 +52,7 @@ export async function benchV86Http(): Promise<AnyRow[]> {
       if (seen.includes('READY')) resolve()
     })
   })
-  const pub = await publishPorts(lan, run.link!.member.address, [{ hostIp: '127.0.0.1', hostPort: 0, guestPort: 80 }])
+  const pub = await publishPorts(lan, run.link!.member.address, [{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 80, protocol: 'tcp' }])
   const port = pub.bound[0]!.boundPort
   try {
     // Warm up: the first requests page httpd in and get the JIT going (it starts after 1 s).

@@ -245,7 +245,8 @@ describe('boxplay build: stages and errors', () => {
     ['FROM busybox\nADD http://example.com/x /x\n', 2, /ADD of a URL is not supported/],
     ['FROM nosuchimage\n', 1, /no image "nosuchimage"/],
     ['FROM busybox\nCOPY --chown=nobody-here a /\n', 2, /no user "nobody-here"/],
-    ['FROM busybox\nVOLUME /data\n', 2, /VOLUME: boxplay build does not support/],
+    ['FROM busybox\nHEALTHCHECK --interval=soon CMD true\n', 2, /--interval=soon is not a duration/],
+    ['FROM busybox\nHEALTHCHECK --timeout=10us CMD true\n', 2, /the least is 1ms/],
   ]
   for (const [text, line, message] of bad) {
     it(`names line ${line} for ${JSON.stringify(text.trim().split('\n').at(-1))}`, () => {
@@ -255,6 +256,58 @@ describe('boxplay build: stages and errors', () => {
       expect(r.stderr).toMatch(message)
     })
   }
+
+  it('records VOLUME, HEALTHCHECK, MAINTAINER and ONBUILD, and runs the triggers in a child build', () => {
+    const parent = context({
+      Dockerfile: [
+        'FROM busybox',
+        'MAINTAINER Ada <ada@example.org>',
+        'LABEL org.example.tier=base',
+        'EXPOSE 8080',
+        'STOPSIGNAL SIGINT',
+        'ENV DATA=/data',
+        'VOLUME $DATA /cache',
+        'VOLUME ["/logs", "/more"]',
+        'HEALTHCHECK --interval=1m30s --timeout=500ms --retries=3 CMD wget -q -O- http://localhost/ || exit 1',
+        'ONBUILD COPY marker.txt /app/',
+        'ONBUILD RUN echo "built on $DATA" > /app/onbuild.txt',
+        '',
+      ].join('\n'),
+    })
+    const p = boxplay(home, ['build', '-q', '-t', 'parent:1', parent])
+    expect(p.stderr).toBe('')
+    expect(p.code).toBe(0)
+    const pm = json<Manifest>(home, digestOf(p.stdout))
+    const pc = json<Config & { author?: string; config: { Volumes?: object; Healthcheck?: object; OnBuild?: string[] } }>(home, pm.config.digest)
+    expect(pc.author).toBe('Ada <ada@example.org>')
+    expect(Object.keys(pc.config.Volumes ?? {}).sort()).toEqual(['/cache', '/data', '/logs', '/more'])
+    expect(pc.config.Healthcheck).toEqual({
+      Test: ['CMD-SHELL', 'wget -q -O- http://localhost/ || exit 1'],
+      Interval: 90e9,
+      Timeout: 500e6,
+      Retries: 3,
+    })
+    expect(pc.config.OnBuild).toEqual(['COPY marker.txt /app/', 'RUN echo "built on $DATA" > /app/onbuild.txt'])
+
+    const child = context({ Dockerfile: 'FROM parent:1\nHEALTHCHECK NONE\nCMD ["cat", "/app/onbuild.txt"]\n', 'marker.txt': 'from the child context\n' })
+    const c = boxplay(home, ['build', '-t', 'child:1', child])
+    expect(c.code).toBe(0)
+    expect(c.stderr).toContain('COPY marker.txt /app/')
+    const run = boxplay(home, ['run', '--runtime', 'native', 'child:1'])
+    expect(run.stdout).toBe('built on /data\n')
+    const cat = boxplay(home, ['run', '--runtime', 'native', 'child:1', 'cat', '/app/marker.txt'])
+    expect(cat.stdout).toBe('from the child context\n')
+    const inspect = JSON.parse(boxplay(home, ['inspect', '--json', 'child:1']).stdout) as unknown
+    const text = JSON.stringify(inspect)
+    // Triggers are not inherited by grandchildren; HEALTHCHECK NONE turns the check off;
+    // labels, ports, volumes and the stop signal are inherited, as in Docker.
+    expect(text).not.toContain('OnBuild')
+    expect(text).toContain('"org.example.tier":"base"')
+    expect(text).toContain('"8080/tcp":{}')
+    expect(text).toContain('"/logs":{}')
+    expect(text).toContain('"StopSignal":"SIGINT"')
+    expect(text).toContain('"Test":["NONE"]')
+  })
 
   it('unpacks a local tar with ADD', () => {
     const ctx = context({ Dockerfile: 'FROM busybox\nADD files.tar.gz /opt/\n' })

@@ -43,7 +43,12 @@ describe('parseDockerfile', () => {
   })
 
   const bad: [string, number, RegExp][] = [
-    ['FROM busybox\nHEALTHCHECK CMD true\n', 2, /HEALTHCHECK: boxplay build does not support/],
+    ['FROM busybox\nHEALTHCHECK true\n', 2, /HEALTHCHECK: takes NONE or/],
+    ['FROM busybox\nHEALTHCHECK --interval=5s NONE\n', 2, /HEALTHCHECK: NONE takes no flags/],
+    ['FROM busybox\nHEALTHCHECK --every=5s CMD true\n', 2, /HEALTHCHECK: unknown flag --every/],
+    ['FROM busybox\nONBUILD FROM busybox\n', 2, /ONBUILD: FROM is not allowed as an ONBUILD trigger/],
+    ['FROM busybox\nONBUILD ONBUILD RUN true\n', 2, /ONBUILD: ONBUILD is not allowed/],
+    ['FROM busybox\nONBUILD FROBNICATE x\n', 2, /ONBUILD: the trigger: FROBNICATE: unknown instruction/],
     ['FROM busybox\nFROBNICATE x\n', 2, /FROBNICATE: unknown instruction/],
     ['RUN true\nFROM busybox\n', 1, /RUN: comes before the first FROM/],
     ['FROM busybox\n\nCOPY --link a b\n', 3, /COPY: unknown flag --link/],

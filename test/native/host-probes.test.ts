@@ -1,7 +1,7 @@
 // The per-boot memo of the host probes: answers come back only for the same boot, uid and
 // helper binary; a changed helper (a rebuilt core) asks again.
 
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -24,9 +24,25 @@ describe('host probe memo', () => {
     expect(readHostProbes(stateRoot, helper)).toEqual({})
   })
 
+  it('keeps one memo per helper, so two installs on one host do not overwrite each other', () => {
+    const stateRoot = join(dir, 'two-installs')
+    const [a, b] = [join(dir, 'init-a'), join(dir, 'init-b')]
+    writeFileSync(a, 'a')
+    writeFileSync(b, 'bb')
+    writeHostProbes(stateRoot, { i386: true }, a)
+    writeHostProbes(stateRoot, { i386: false }, b)
+    expect(readHostProbes(stateRoot, a)).toEqual({ i386: true })
+    expect(readHostProbes(stateRoot, b)).toEqual({ i386: false })
+  })
+
   it('ignores a memo it cannot parse', () => {
     const stateRoot = join(dir, 'broken')
-    writeFileSync(`${stateRoot}.host-probes.json`, '{not json')
-    expect(readHostProbes(stateRoot, undefined)).toEqual({})
+    const helper = join(dir, 'init-broken')
+    writeFileSync(helper, 'x')
+    writeHostProbes(stateRoot, { i386: true }, helper)
+    const memo = readdirSync(dir).find((n) => n.startsWith('broken.host-probes-'))
+    expect(memo).toBeDefined()
+    writeFileSync(join(dir, memo!), '{not json')
+    expect(readHostProbes(stateRoot, helper)).toEqual({})
   })
 })

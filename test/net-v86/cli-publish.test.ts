@@ -1,5 +1,6 @@
 // `boxplay run --runtime v86 -p 127.0.0.1:HOST:80 busybox httpd -f -p 80` through the compiled
-// CLI: the port answers on 127.0.0.1 while the VM runs, and bad -p values are usage errors.
+// CLI: the port answers on 127.0.0.1 while the VM runs; bad -p values (parsed by
+// server/net/publish.ts, shared with native runs) and what v86 cannot do yet are refused.
 
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -67,15 +68,18 @@ describe('boxplay run --runtime v86 -p', () => {
     expect(code).toBe(143)
   }, 90_000)
 
-  it('refuses bad -p values and runtimes that cannot publish yet', async () => {
-    const bad = boxplay(['run', '--runtime', 'v86', '-p', '80', 'busybox', 'true'])
+  it('refuses bad -p values, and the network options v86 does not have yet', async () => {
+    const bad = boxplay(['run', '--runtime', 'v86', '-p', 'x:80', 'busybox', 'true'])
     expect(await bad.exit).toBe(125)
-    expect(bad.output().stderr).toContain('give [IP:]HOST:GUEST')
+    expect(bad.output().stderr).toContain('give [IP:]HOST_PORT:CONTAINER_PORT')
     const udp = boxplay(['run', '--runtime', 'v86', '-p', '53:53/udp', 'busybox', 'true'])
     expect(await udp.exit).toBe(125)
-    expect(udp.output().stderr).toContain('only TCP ports')
-    const native = boxplay(['run', '--runtime', 'native', '-p', '8080:80', 'busybox', 'true'])
-    expect(await native.exit).toBe(125)
-    expect(native.output().stderr).toContain('-p is not supported yet for the native runtime')
+    expect(udp.output().stderr).toContain('not supported yet (tcp only)')
+    const named = boxplay(['run', '--runtime', 'v86', '--network', 'bridge', 'busybox', 'true'])
+    expect(await named.exit).toBe(125)
+    expect(named.output().stderr).toContain('--network and --network-alias are not supported yet by the v86 runtime')
+    const detached = boxplay(['run', '--runtime', 'v86', '-d', '-p', '8080:80', 'busybox', 'true'])
+    expect(await detached.exit).toBe(125)
+    expect(detached.output().stderr).toContain('does not work with -d or --name yet')
   }, 60_000)
 })

@@ -66,3 +66,43 @@ it('publishes again a layer stored before contents were gzipped, and prune drops
     rmSync(old, { recursive: true, force: true })
   }
 })
+
+it("drops the v86 tree cache of pruned layers, keeps kept images' trees, and clears what is not a current cache file", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'boxplay-prune-trees-'))
+  try {
+    const store = await Store.open({ home: dir })
+    const { TreeCache, TREE_CACHE_FORMAT } = await import('../../server/v86/tree-cache.js')
+    const trees = new TreeCache(join(dir, 'cache', 'v86-trees'))
+    const busybox = await store.runImage('busybox')
+    const hello = await store.runImage('hello', { os: 'linux', architecture: '386' })
+    await trees.rootFs(busybox)
+    await trees.rootFs(hello)
+    const hexOf = (digest: string) => digest.slice('sha256:'.length)
+    const treeDir = join(dir, 'cache', 'v86-trees')
+    // An index of an older format of a kept layer, and a file that is not the cache's.
+    const keptHex = hexOf(hello.layers[0]!.digest)
+    writeFileSync(join(treeDir, `${keptHex}.v${TREE_CACHE_FORMAT - 1}.json`), '{}')
+    writeFileSync(join(treeDir, 'README'), 'not ours')
+
+    await store.removeNames(['busybox'])
+    const result = await store.prune()
+    const left = new Set(readdirSync(treeDir))
+    for (const layer of busybox.layers) {
+      expect(left.has(`${hexOf(layer.digest)}.pack`)).toBe(false)
+      expect(left.has(`${hexOf(layer.digest)}.v${TREE_CACHE_FORMAT}.json`)).toBe(false)
+    }
+    for (const layer of hello.layers) {
+      expect(left.has(`${hexOf(layer.digest)}.pack`)).toBe(true)
+      expect(left.has(`${hexOf(layer.digest)}.v${TREE_CACHE_FORMAT}.json`)).toBe(true)
+    }
+    expect(left.has(`${keptHex}.v${TREE_CACHE_FORMAT - 1}.json`)).toBe(false)
+    expect(left.has('README')).toBe(false)
+    expect(result.bytes).toBeGreaterThan(0)
+    // The kept tree still loads from the cache, without a rebuild.
+    const again = new TreeCache(treeDir)
+    await again.rootFs(hello)
+    expect(again.events.every((e) => e.how === 'loaded')).toBe(true)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -78,12 +78,12 @@ describe('v86 networking (Node)', () => {
     const image = await bundled('busybox')
     const r = await runtime.start({ image, cmd: httpd('hello from v86') }, { lan, name: 'web' })
     const ready = waitForOutput(r, 'READY')
-    const pub = await publishPorts(lan, r.link!.member.address, [{ hostIp: '127.0.0.1', hostPort: 0, guestPort: 80 }])
+    const pub = await publishPorts(lan, r.link!.member.address, [{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 80, protocol: 'tcp' }])
     try {
       await ready
       // The run reports what it listens on, read from the guest's /proc/net/tcp.
       expect(await r.listening()).toContainEqual({ address: '0.0.0.0', port: 80, protocol: 'tcp' })
-      expect(r.facts.ports).toBe('80/tcp')
+      expect(r.facts.listening).toBe('80/tcp')
       const port = pub.bound[0]!.boundPort
       expect(await get(port)).toEqual({ status: 200, body: 'hello from v86' })
       // Many connections one after another (each a new TCP connection into the guest).

@@ -32,7 +32,9 @@ function sysroot(): string {
 export function program(name: string): string {
   const src = join(sources, `${name}.c`)
   const wasm = join(out, `${name}.wasm`)
-  const newest = Math.max(statSync(src).mtimeMs, statSync(join(sources, 'check.h')).mtimeMs)
+  // Any header may be included (check.h, listener.h): a change to one rebuilds every program.
+  const headers = readdirSync(sources).filter((f) => f.endsWith('.h'))
+  const newest = Math.max(statSync(src).mtimeMs, ...headers.map((h) => statSync(join(sources, h)).mtimeMs))
   if (!existsSync(wasm) || statSync(wasm).mtimeMs < newest) {
     const sr = sysroot()
     const obj = join(out, `${name}.o`)

@@ -17,7 +17,7 @@ import { readFile, RootFs, splitPath, type FileData, type Node } from '../oci/ro
 import { readTarSync } from '../oci/tar.js'
 import type { ImageConfig, LayerRef, Run, RunImage, Runtime } from '../runtimes/runtime.js'
 import { globRegExp, hasGlob, type BuildContext, type ContextEntry } from './context.js'
-import { DockerfileError, type Instruction, type ParsedDockerfile, type Stage } from './dockerfile.js'
+import { DockerfileError, parseDockerfile, type Instruction, type ParsedDockerfile, type Stage } from './dockerfile.js'
 import { keyValues, processWords, SubstitutionError } from './words.js'
 
 /** The config the builder writes: the runnable part plus what Docker records beside it. */
@@ -25,6 +25,20 @@ export interface BuiltConfig extends ImageConfig {
   ExposedPorts?: Record<string, Record<string, never>>
   Labels?: Record<string, string>
   StopSignal?: string
+  Volumes?: Record<string, Record<string, never>>
+  /** Docker's healthcheck (BuildKit writes it into OCI configs too); durations in ns. */
+  Healthcheck?: Healthcheck
+  /** ONBUILD triggers, as written: run by a build whose FROM is this image. */
+  OnBuild?: string[]
+}
+
+export interface Healthcheck {
+  Test: string[]
+  Interval?: number
+  Timeout?: number
+  StartPeriod?: number
+  StartInterval?: number
+  Retries?: number
 }
 
 export interface HistoryEntry {
@@ -44,6 +58,8 @@ export interface ImageState {
   epoch: number
   /** Docker's SHELL (not in the OCI config). */
   shell: string[]
+  /** MAINTAINER: the config file's `author`. */
+  author?: string
 }
 
 export interface BaseImage {
@@ -188,7 +204,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   }
   need(target)
   const order = stages.filter((s) => needed.has(s.index))
-  const total = order.reduce((n, s) => n + 1 + s.steps.length, 0)
+  // ONBUILD triggers of a base image add steps once it is known.
+  let total = order.reduce((n, s) => n + 1 + s.steps.length, 0)
 
   const results = new Map<number, { state: ImageState; key: string }>()
   const trees = new Map<string, Promise<RootFs>>()
@@ -271,7 +288,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       const created = base.configFile.created ? Math.floor(Date.parse(base.configFile.created) / 1000) : 0
       state = {
         platform: base.image.platform,
-        config: { ...(base.configFile.config ?? {}) } as BuiltConfig,
+        config: { ...inheritedConfig(base.configFile.rawConfig), ...(base.configFile.config ?? {}) },
         layers: [...base.image.layers],
         history: [...((base.configFile.history ?? []) as HistoryEntry[])],
         epoch: Number.isFinite(created) && created > 0 ? created : 0,
@@ -288,10 +305,20 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       key = await keyOf([key, 'SOURCE_DATE_EPOCH', state.epoch])
     }
 
+    // The base's ONBUILD triggers run first, as if written after FROM; the new image does not
+    // keep them (Docker: triggers are not inherited by grandchildren).
+    const triggers = onBuildSteps(stage.from, state.config.OnBuild ?? [], file)
+    if (state.config.OnBuild) {
+      const { OnBuild: _triggers, ...rest } = state.config
+      state = { ...state, config: rest }
+    }
+    total += triggers.length
+    const steps = [...triggers, ...stage.steps]
+
     // Stage-scoped ARGs: declared in this stage (a global one re-declared takes its value).
     const args = new Map<string, string>()
     const usedArgs = new Set<string>()
-    for (const inst of stage.steps) {
+    for (const inst of steps) {
       const env = envMap(state.config.Env)
       // Substitution sees the stage's ARGs, then ENV (ENV wins, as Docker's rules say).
       const vars = new Map<string, string>([...args, ...env])
@@ -368,6 +395,31 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
           const sig = words(inst, inst.args, vars).join(' ')
           if (!/^(SIG)?[A-Z0-9+-]+$|^\d+$/.test(sig)) fail(inst, `"${sig}" is not a signal`)
           result = await configStep(`STOPSIGNAL ${sig}`, (c) => ({ ...c, StopSignal: sig }))
+          break
+        }
+        case 'VOLUME': {
+          const paths = inst.json ?? words(inst, inst.args, vars)
+          if (paths.length === 0 || paths.some((v) => v.trim() === '')) fail(inst, 'needs at least one path')
+          const text = `VOLUME ${JSON.stringify(paths)}`
+          result = await configStep(text, (c) => ({ ...c, Volumes: { ...(c.Volumes ?? {}), ...Object.fromEntries(paths.map((v) => [v, {}])) } }))
+          break
+        }
+        case 'HEALTHCHECK': {
+          // Not in Docker's list of instructions that substitute variables: taken as written.
+          const check = healthcheck(inst, fail)
+          const text = `HEALTHCHECK ${JSON.stringify(check)}`
+          result = await configStep(text, (c) => ({ ...c, Healthcheck: check }))
+          break
+        }
+        case 'ONBUILD': {
+          // Kept as written: variables are substituted when the trigger runs, in the child.
+          const text = `ONBUILD ${inst.args}`
+          result = await configStep(text, (c) => ({ ...c, OnBuild: [...(c.OnBuild ?? []), inst.args] }))
+          break
+        }
+        case 'MAINTAINER': {
+          const author = words(inst, inst.args, vars).join(' ')
+          result = await configStep(`MAINTAINER ${author}`, (c) => c, { author })
           break
         }
         case 'SHELL': {
@@ -560,6 +612,82 @@ function parsePlatformIn(inst: Instruction, text: string): Platform {
   const parts = text.split('/')
   if (parts.length < 2 || parts.some((p) => p === '')) throw new DockerfileError('Dockerfile', inst.line, inst.keyword, `--platform=${text}: give os/arch, e.g. linux/386`)
   return parts[2] ? { os: parts[0]!, architecture: parts[1]!, variant: parts[2] } : { os: parts[0]!, architecture: parts[1]! }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((w) => typeof w === 'string')
+const emptyObjects = (v: Record<string, unknown>): Record<string, Record<string, never>> => Object.fromEntries(Object.keys(v).map((k) => [k, {}]))
+
+/** What a child inherits of its base's config beyond the runnable part; malformed fields are dropped. */
+function inheritedConfig(raw: Record<string, unknown> | undefined): BuiltConfig {
+  const out: BuiltConfig = {}
+  if (!raw) return out
+  if (isRecord(raw.ExposedPorts)) out.ExposedPorts = emptyObjects(raw.ExposedPorts)
+  if (isRecord(raw.Volumes)) out.Volumes = emptyObjects(raw.Volumes)
+  if (isRecord(raw.Labels) && Object.values(raw.Labels).every((v) => typeof v === 'string')) out.Labels = raw.Labels as Record<string, string>
+  if (typeof raw.StopSignal === 'string') out.StopSignal = raw.StopSignal
+  if (isRecord(raw.Healthcheck) && isStrings(raw.Healthcheck.Test)) out.Healthcheck = raw.Healthcheck as unknown as Healthcheck
+  if (isStrings(raw.OnBuild)) out.OnBuild = raw.OnBuild
+  return out
+}
+
+/** A base image's ONBUILD triggers as steps of the stage that builds on it (on its FROM line). */
+function onBuildSteps(from: Instruction, triggers: readonly string[], file: string): Instruction[] {
+  if (triggers.length === 0) return []
+  try {
+    return parseDockerfile(`FROM scratch\n${triggers.join('\n')}\n`, file).stages[0]!.steps.map((s) => ({ ...s, line: from.line }))
+  } catch (e) {
+    if (e instanceof DockerfileError) throw new DockerfileError(file, from.line, 'FROM', `an ONBUILD trigger of the base image: ${e.message.replace(/^.*?:\d+: /, '')}`)
+    throw e
+  }
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 }
+
+/** A Go duration (`30s`, `1m30s`, `500ms`), as Docker reads HEALTHCHECK's flags, in ns. */
+export function parseGoDuration(text: string): number | undefined {
+  if (text === '0') return 0
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy
+  let total = 0
+  let at = 0
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * DURATION_UNITS[m[2]!]!
+    at = re.lastIndex
+  }
+  return at === text.length && text.length > 0 ? Math.round(total) : undefined
+}
+
+/** HEALTHCHECK NONE | [--interval=D --timeout=D --start-period=D --start-interval=D --retries=N] CMD …, as Docker stores it. */
+function healthcheck(inst: Instruction, fail: (inst: Instruction, what: string) => never): Healthcheck {
+  if (/^NONE$/i.test(inst.args)) return { Test: ['NONE'] }
+  const command = inst.args.replace(/^CMD\s+/i, '')
+  let test: string[]
+  const json = command.startsWith('[') ? (() => { try { return JSON.parse(command) as unknown } catch { return undefined } })() : undefined
+  if (Array.isArray(json) && json.every((w) => typeof w === 'string')) {
+    if (json.length === 0) fail(inst, 'CMD needs a command')
+    test = ['CMD', ...(json as string[])]
+  } else {
+    // Run by the container's runtime with /bin/sh -c, whatever SHELL says (as Docker does).
+    test = ['CMD-SHELL', command]
+  }
+  const check: Healthcheck = { Test: test }
+  const durations: [string, 'Interval' | 'Timeout' | 'StartPeriod' | 'StartInterval'][] = [
+    ['interval', 'Interval'], ['timeout', 'Timeout'], ['start-period', 'StartPeriod'], ['start-interval', 'StartInterval'],
+  ]
+  for (const [flag, field] of durations) {
+    const value = inst.flags.get(flag)
+    if (value === undefined) continue
+    const ns = parseGoDuration(value)
+    if (ns === undefined) fail(inst, `--${flag}=${value} is not a duration (e.g. 30s, 1m30s, 500ms)`)
+    if (ns !== 0 && ns! < 1e6) fail(inst, `--${flag}=${value}: the least is 1ms`)
+    check[field] = ns!
+  }
+  const retries = inst.flags.get('retries')
+  if (retries !== undefined) {
+    if (!/^\d+$/.test(retries)) fail(inst, `--retries=${retries} is not a whole number`)
+    check.Retries = Number(retries)
+  }
+  return check
 }
 
 /** Directories along `path` the tree lacks, as change entries (root-owned 0755). */

@@ -20,17 +20,23 @@ export class DockerfileError extends Error {
 
 export type Keyword =
   | 'FROM' | 'RUN' | 'COPY' | 'ADD' | 'ENV' | 'ARG' | 'WORKDIR' | 'USER' | 'CMD' | 'ENTRYPOINT'
-  | 'EXPOSE' | 'LABEL' | 'SHELL' | 'STOPSIGNAL'
+  | 'EXPOSE' | 'LABEL' | 'SHELL' | 'STOPSIGNAL' | 'VOLUME' | 'HEALTHCHECK' | 'ONBUILD' | 'MAINTAINER'
 
 /** Flags each instruction takes; any other flag is an error. */
 const FLAGS: Partial<Record<Keyword, readonly string[]>> = {
   FROM: ['platform'],
   COPY: ['from', 'chown', 'chmod'],
   ADD: ['chown', 'chmod'],
+  HEALTHCHECK: ['interval', 'timeout', 'start-period', 'start-interval', 'retries'],
 }
-const KEYWORDS: readonly Keyword[] = ['FROM', 'RUN', 'COPY', 'ADD', 'ENV', 'ARG', 'WORKDIR', 'USER', 'CMD', 'ENTRYPOINT', 'EXPOSE', 'LABEL', 'SHELL', 'STOPSIGNAL']
+const KEYWORDS: readonly Keyword[] = [
+  'FROM', 'RUN', 'COPY', 'ADD', 'ENV', 'ARG', 'WORKDIR', 'USER', 'CMD', 'ENTRYPOINT', 'EXPOSE', 'LABEL', 'SHELL', 'STOPSIGNAL',
+  'VOLUME', 'HEALTHCHECK', 'ONBUILD', 'MAINTAINER',
+]
 /** Instructions whose JSON (exec) form means something. */
-const JSON_FORM: readonly Keyword[] = ['RUN', 'CMD', 'ENTRYPOINT', 'SHELL', 'COPY', 'ADD']
+const JSON_FORM: readonly Keyword[] = ['RUN', 'CMD', 'ENTRYPOINT', 'SHELL', 'COPY', 'ADD', 'VOLUME']
+/** What an ONBUILD trigger may not be (Docker's rule). */
+const NOT_TRIGGERS: readonly string[] = ['ONBUILD', 'FROM', 'MAINTAINER']
 
 export interface Instruction {
   keyword: Keyword
@@ -84,13 +90,7 @@ export function parseDockerfile(source: string, file = 'Dockerfile'): ParsedDock
     const fail = (what: string): never => {
       throw new DockerfileError(file, line, keyword, what)
     }
-    if (!(KEYWORDS as readonly string[]).includes(keyword)) {
-      const why =
-        keyword === 'HEALTHCHECK' || keyword === 'ONBUILD' || keyword === 'VOLUME' || keyword === 'MAINTAINER'
-          ? 'boxplay build does not support this instruction'
-          : 'unknown instruction'
-      fail(`${why} (supported: ${KEYWORDS.join(', ')})`)
-    }
+    if (!(KEYWORDS as readonly string[]).includes(keyword)) fail(`unknown instruction (supported: ${KEYWORDS.join(', ')})`)
     const kw = keyword as Keyword
     const flags = new Map<string, string>()
     const flagged = raw as unknown as { getFlags?: () => { getName(): string; getValue(): string | null }[] }
@@ -119,6 +119,19 @@ export function parseDockerfile(source: string, file = 'Dockerfile'): ParsedDock
       if (Array.isArray(parsed) && parsed.every((s) => typeof s === 'string')) inst.json = parsed as string[]
     }
     if (kw === 'SHELL' && !inst.json) fail('takes a JSON array, e.g. SHELL ["/bin/sh", "-c"]')
+    if (kw === 'HEALTHCHECK' && !/^(NONE$|CMD\s)/i.test(args)) fail('takes NONE or [--interval=…] CMD COMMAND')
+    if (kw === 'HEALTHCHECK' && /^NONE$/i.test(args) && flags.size > 0) fail('NONE takes no flags')
+    if (kw === 'ONBUILD') {
+      const trigger = /^\S+/.exec(args)![0].toUpperCase()
+      if (NOT_TRIGGERS.includes(trigger)) fail(`${trigger} is not allowed as an ONBUILD trigger`)
+      // The trigger must be an instruction boxplay builds: checked now, run by a later build.
+      try {
+        parseDockerfile(`FROM scratch\n${args}\n`, file)
+      } catch (e) {
+        if (e instanceof DockerfileError) fail(`the trigger: ${e.message.replace(/^.*?:\d+: /, '')}`)
+        throw e
+      }
+    }
     if (kw === 'FROM') {
       const words = raw.getArguments().map((a) => a.getValue())
       let base: string

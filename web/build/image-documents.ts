@@ -19,6 +19,7 @@ export async function imageDocuments(state: ImageState): Promise<ImageDocuments>
     architecture: state.platform.architecture,
     os: state.platform.os,
     ...(state.platform.variant ? { variant: state.platform.variant } : {}),
+    ...(state.author !== undefined ? { author: state.author } : {}),
     config: state.config,
     rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) },
     history: state.history,

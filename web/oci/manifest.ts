@@ -45,6 +45,12 @@ export interface ImageConfigFile {
   os: string
   variant?: string
   config?: ImageConfig
+  /**
+   * `config` as written, unvalidated beyond being an object: the fields runs do not read
+   * (ExposedPorts, Labels, Volumes, StopSignal, Healthcheck, OnBuild…), which a build FROM
+   * this image inherits.
+   */
+  rawConfig?: Record<string, unknown>
   rootfs: { type: 'layers'; diff_ids: string[] }
   history?: unknown[]
   created?: string
@@ -252,6 +258,7 @@ export function parseImageConfig(bytes: Uint8Array | string): ImageConfigFile {
   if (typeof doc.variant === 'string' && doc.variant !== '') file.variant = doc.variant
   const config = parseRunConfig(doc.config)
   if (config) file.config = config
+  if (isObject(doc.config)) file.rawConfig = doc.config
   if (Array.isArray(doc.history)) file.history = doc.history
   if (typeof doc.created === 'string') file.created = doc.created
   return file

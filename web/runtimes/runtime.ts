@@ -77,6 +77,32 @@ export interface RunSpec {
   mounts?: Mount[]
   /** Runtime-specific switches, e.g. `{ cold: true }` for v86. */
   options?: Record<string, unknown>
+  /**
+   * Where the run is reachable: `docker run --network/--network-alias/-p`. Omitted: the
+   * runtime's default (natively: a network namespace with only `lo`, see server/net/README.md).
+   * Runtimes that cannot honour it say so in start().
+   */
+  network?: NetworkSpec
+}
+
+/** A run's network: which one it joins, the names it answers to there, its published ports. */
+export interface NetworkSpec {
+  /** 'none' (only loopback), 'bridge' (the default bridge network) or a user network's name. */
+  name?: string
+  /** Extra names the run answers to on its network (`--network-alias`). */
+  aliases?: string[]
+  /** Host ports forwarded to the run's ports (`-p`). */
+  ports?: PublishedPort[]
+}
+
+/** `-p [IP:]HOST:CONTAINER[/tcp]`. */
+export interface PublishedPort {
+  /** The host address to listen on; 127.0.0.1 unless the user gave one. */
+  hostIp: string
+  /** 0: any free port (the run reports the one it got in its facts). */
+  hostPort: number
+  containerPort: number
+  protocol: 'tcp'
 }
 
 export interface OutputChunk {

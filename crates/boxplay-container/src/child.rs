@@ -88,6 +88,9 @@ fn setup_and_exec(input: &ChildInput) -> Result<Never> {
     sys::unshare(libc::CLONE_NEWCGROUP)?;
     sys::sethostname(&spec.hostname)?;
     sys::loopback_up()?;
+    if let Some(network) = &spec.network {
+        crate::net::configure_inside(network).context(|| "configure the container's eth0".into())?;
+    }
 
     rootfs::build(&layout).context(|| "prepare the root filesystem".into())?;
     rootfs::mask_and_protect().context(|| "mask /proc and /sys".into())?;
@@ -168,7 +171,7 @@ fn setup_and_exec(input: &ChildInput) -> Result<Never> {
 }
 
 /// argv[0] as Docker finds it: a path as is, a bare name through the container's PATH.
-fn find_program(argv: &[String], env: &[String]) -> Result<CString> {
+pub(crate) fn find_program(argv: &[String], env: &[String]) -> Result<CString> {
     let name = argv.first().ok_or_else(|| sys::Error { what: "no command to run".into(), errno: libc::EINVAL })?;
     if name.contains('/') {
         return sys::cstr(name);
@@ -185,7 +188,7 @@ fn find_program(argv: &[String], env: &[String]) -> Result<CString> {
     Err(sys::Error { what: format!("exec: \"{name}\": executable file not found in $PATH"), errno: libc::ENOENT })
 }
 
-fn rlimit_resource(kind: &str) -> Result<libc::c_int> {
+pub(crate) fn rlimit_resource(kind: &str) -> Result<libc::c_int> {
     let k = kind.trim_start_matches("RLIMIT_").to_ascii_uppercase();
     Ok(match k.as_str() {
         "NOFILE" => libc::RLIMIT_NOFILE,

@@ -4,9 +4,12 @@
 pub mod caps;
 pub mod cgroup;
 pub mod child;
+pub mod exec;
 pub mod idmap;
 pub mod kept_scratch;
 pub mod monitor;
+pub mod net;
+pub mod ports;
 pub mod rootfs;
 pub mod seccomp;
 pub mod spec;

@@ -14,6 +14,8 @@ use crate::cgroup::RunCgroup;
 use crate::child::{self, ChildInput};
 use crate::idmap::{self, IdMap};
 use crate::kept_scratch;
+use crate::net;
+use crate::ports::{self, Proxy};
 use crate::seccomp;
 use crate::spec::{ContainerSpec, Exited, Started};
 use crate::state::{self, RunDir, RunState};
@@ -65,11 +67,16 @@ struct Cleanup {
     kept: Option<String>,
     /// The run's scratch tmpfs is mounted at `<run dir>/scratch` (kept_scratch.rs).
     scratch: bool,
+    /// The published ports' proxy (ports.rs), stopped first.
+    proxy: Option<Proxy>,
 }
 
 impl Cleanup {
     fn finish(&mut self) -> Option<String> {
         let mut problems = Vec::new();
+        if let Some(mut proxy) = self.proxy.take() {
+            proxy.stop();
+        }
         if let Some(cg) = self.cgroup.take() {
             problems.extend(cg.remove());
         }
@@ -118,6 +125,10 @@ pub fn main() -> i32 {
             }
         };
     }
+    // `boxplay-init --exec SPEC`: one more process in a running container (exec.rs).
+    if std::env::args().nth(1).as_deref() == Some("--exec") {
+        return crate::exec::main(&std::env::args().nth(2).unwrap_or_default());
+    }
     // `boxplay-init --probe`: can this host make a container's namespaces at all?
     if std::env::args().nth(1).as_deref() == Some("--probe") {
         return match probe() {
@@ -146,7 +157,7 @@ pub fn main() -> i32 {
         },
         _ => return 1,
     };
-    let mut cleanup = Cleanup { run_dir: None, cgroup: None, keep: false, kept: None, scratch: false };
+    let mut cleanup = Cleanup { run_dir: None, cgroup: None, keep: false, kept: None, scratch: false, proxy: None };
     let mut exited = match run(&spec, &mut control, &mut cleanup) {
         Ok(exited) => exited,
         Err(e) => {
@@ -191,6 +202,9 @@ fn run(spec: &ContainerSpec, control: &mut Control, cleanup: &mut Cleanup) -> Re
     if spec.lower_dirs.is_empty() {
         return sys::err("no image layers given (lowerDirs is empty)");
     }
+    if map.rootless && spec.network.is_some() {
+        return sys::err("user networks need root (a bridge and veth pairs on the host): run boxplay as root, or use --network none with -p, which works rootless");
+    }
 
     let dir = RunDir::create(&spec.state_root, spec.owner_pid, &spec.id)?;
     let run_dir = dir.path.to_string_lossy().into_owned();
@@ -228,6 +242,8 @@ fn run(spec: &ContainerSpec, control: &mut Control, cleanup: &mut Cleanup) -> Re
         None => vec![],
     };
     let seccomp_program = if spec.seccomp { Some(seccomp::default_program()?) } else { None };
+    // Host ports are taken before the container exists, so a busy port fails the run at once.
+    let published = ports::bind(&spec.ports)?;
     let (parent_sock, child_sock) = sys::socketpair_seqpacket()?;
     let pid = sys::clone_process(NAMESPACES)?;
     if pid == 0 {
@@ -254,9 +270,15 @@ fn run(spec: &ContainerSpec, control: &mut Control, cleanup: &mut Cleanup) -> Re
         cg.add(pid).map_err(reap_on_error)?;
     }
     map.write_for(pid).map_err(reap_on_error)?;
-    sys::write_all(parent_sock.as_raw_fd(), b"G").map_err(reap_on_error)?;
     phases.push(("clone".into(), ms(t)));
     t = Instant::now();
+    if let Some(network) = &spec.network {
+        // Before "go": PID 1 finds eth0 in its netns when it configures it.
+        net::attach(network, pid).map_err(reap_on_error)?;
+        phases.push(("network".into(), ms(t)));
+        t = Instant::now();
+    }
+    sys::write_all(parent_sock.as_raw_fd(), b"G").map_err(reap_on_error)?;
 
     let mut report = [0u8; 4096];
     let n = sys::read(parent_sock.as_raw_fd(), &mut report).map_err(reap_on_error)?;
@@ -267,7 +289,19 @@ fn run(spec: &ContainerSpec, control: &mut Control, cleanup: &mut Cleanup) -> Re
         return Err(sys::Error { what: message.to_string(), errno: errno.parse().unwrap_or(0) });
     }
     phases.push(("setup".into(), ms(t)));
-    control.send(&Started { event: "started", host_pid: pid, cgroup: cgroup.as_ref().map(|c| c.display_path()), rootless: map.rootless, id_map: format!("0 {} {}", map.host_uid, map.size), phases });
+    let bound = published.ports.clone();
+    if !bound.is_empty() {
+        t = Instant::now();
+        let target = match &spec.network {
+            Some(n) => net::parse_ipv4(&n.address).map(std::net::Ipv4Addr::from).map_err(reap_on_error)?,
+            None => std::net::Ipv4Addr::LOCALHOST,
+        };
+        cleanup.proxy = ports::start(published, pid, map.rootless, target).map_err(reap_on_error)?;
+        phases.push(("ports".into(), ms(t)));
+    } else {
+        drop(published);
+    }
+    control.send(&Started { event: "started", host_pid: pid, cgroup: cgroup.as_ref().map(|c| c.display_path()), rootless: map.rootless, id_map: format!("0 {} {}", map.host_uid, map.size), phases, ports: bound });
 
     cleanup.keep = spec.keep_changes;
     let status = supervise(pid, &pidfd, control)?;

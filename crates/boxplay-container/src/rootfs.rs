@@ -181,9 +181,17 @@ pub fn build(l: &Layout) -> Result<()> {
         }
     }
 
+    // A file the caller binds in (a network's shared /etc/hosts, kept current by
+    // server/net/) is theirs: it is not written over.
+    let bound = |path: &str| l.binds.iter().any(|b| b.guest_path.trim_end_matches('/') == path);
     write_in_root(&root, "/etc/hostname", &format!("{}\n", l.hostname))?;
-    write_in_root(&root, "/etc/hosts", &format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{}\n", l.hostname))?;
-    write_in_root(&root, "/etc/resolv.conf", "# boxplay: this container's network namespace has only loopback\nnameserver 127.0.0.1\n")?;
+    if !bound("/etc/hosts") {
+        write_in_root(&root, "/etc/hosts", &format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{}\n", l.hostname))?;
+    }
+    if !bound("/etc/resolv.conf") {
+        let why = if bound("/etc/hosts") { "names on this container's network are in /etc/hosts; there is no DNS server" } else { "this container's network namespace has only loopback" };
+        write_in_root(&root, "/etc/resolv.conf", &format!("# boxplay: {why}\nnameserver 127.0.0.1\n"))?;
+    }
 
     // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves
     // only the container's tree (runc's trick: no put_old directory needed in the image).

@@ -48,6 +48,37 @@ pub struct ContainerSpec {
     /// cap (kept_scratch.rs); rootless, the overlay's upper dir lives in the run dir on disk.
     #[serde(default)]
     pub keep_changes: bool,
+    /// Join a user network (a bridge on the host): a veth pair, `eth0` inside (net.rs).
+    /// None: the container's network namespace has only `lo`.
+    #[serde(default)]
+    pub network: Option<NetworkAttach>,
+    /// Host ports to forward into the container (ports.rs): bound by the monitor before the
+    /// container starts, relayed by a proxy process that lives in the container's netns.
+    #[serde(default)]
+    pub ports: Vec<PortForward>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkAttach {
+    /// The host bridge to attach the host end to (it must exist), e.g. "bpl-1a2b3c4d".
+    pub bridge: String,
+    /// The host end's name (≤ 15 bytes), unique on the host, e.g. "bpv1a2b3c4d5e6f".
+    pub host_ifname: String,
+    /// The container's IPv4 address on the network, dotted ("10.89.3.5").
+    pub address: String,
+    /// The network's prefix length (24 for a /24).
+    pub prefix_len: u8,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortForward {
+    /// The host address to listen on ("127.0.0.1" unless the user gave one).
+    pub host_ip: String,
+    /// 0: any free port (reported back in `Started::ports`).
+    pub host_port: u16,
+    pub container_port: u16,
 }
 
 fn yes() -> bool {
@@ -93,6 +124,8 @@ pub struct Started {
     pub id_map: String,
     /// Milliseconds spent in each setup step, in order.
     pub phases: Vec<(String, f64)>,
+    /// The published ports as bound (host port 0 replaced by the one the kernel chose).
+    pub ports: Vec<PortForward>,
 }
 
 /// Sent last, after the run's cgroup and run dir are gone.

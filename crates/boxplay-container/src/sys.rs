@@ -239,6 +239,26 @@ pub fn sethostname(name: &str) -> Result<()> {
     check(ret as libc::c_long, || format!("set hostname {name:?}")).map(drop)
 }
 
+/// Joins the namespace `fd` refers to (`nstype` says which kind it must be).
+pub fn setns(fd: RawFd, nstype: libc::c_int) -> Result<()> {
+    // SAFETY: plain syscall on a namespace fd this process holds.
+    let ret = unsafe { libc::setns(fd, nstype) };
+    check(ret as libc::c_long, || format!("setns({nstype:#x})")).map(drop)
+}
+
+pub fn chroot(path: &str) -> Result<()> {
+    let c = cstr(path)?;
+    // SAFETY: c is a valid NUL-terminated path.
+    let ret = unsafe { libc::chroot(c.as_ptr()) };
+    check(ret as libc::c_long, || format!("chroot {path}")).map(drop)
+}
+
+/// A new session with no controlling terminal; failing (already a leader) is harmless.
+pub fn setsid() {
+    // SAFETY: plain syscall.
+    unsafe { libc::setsid() };
+}
+
 pub fn unshare(flags: libc::c_int) -> Result<()> {
     // SAFETY: plain syscall.
     let ret = unsafe { libc::unshare(flags) };
@@ -304,20 +324,25 @@ pub fn setrlimit(resource: libc::c_int, soft: u64, hard: u64) -> Result<()> {
 
 /// Brings the loopback interface of the current network namespace up.
 pub fn loopback_up() -> Result<()> {
+    set_link_flags("lo", libc::IFF_UP | libc::IFF_LOOPBACK | libc::IFF_RUNNING)
+}
+
+/// Brings interface `name` of the current network namespace up.
+pub fn link_up(name: &str) -> Result<()> {
+    set_link_flags(name, libc::IFF_UP | libc::IFF_BROADCAST | libc::IFF_MULTICAST)
+}
+
+fn set_link_flags(name: &str, flags: libc::c_int) -> Result<()> {
     // SAFETY: a plain datagram socket, closed below via OwnedFd.
     let s = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    let s = check(s as libc::c_long, || "socket for configuring lo".into())?;
+    let s = check(s as libc::c_long, || format!("socket for configuring {name}"))?;
     // SAFETY: s was just returned by the kernel.
     let sock = unsafe { OwnedFd::from_raw_fd(s as RawFd) };
-    // SAFETY: ifreq is plain old data; all-zero is a valid value.
-    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (i, b) in b"lo\0".iter().enumerate() {
-        req.ifr_name[i] = *b as libc::c_char;
-    }
-    req.ifr_ifru.ifru_flags = (libc::IFF_UP | libc::IFF_LOOPBACK | libc::IFF_RUNNING) as libc::c_short;
+    let mut req = ifreq_for(name)?;
+    req.ifr_ifru.ifru_flags = flags as libc::c_short;
     // SAFETY: SIOCSIFFLAGS reads an ifreq we own for the duration of the call.
     let ret = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req as *const libc::ifreq) };
-    check(ret as libc::c_long, || "bring lo up".into()).map(drop)
+    check(ret as libc::c_long, || format!("bring {name} up")).map(drop)
 }
 
 pub fn setsid_and_controlling_tty(fd: RawFd) -> Result<()> {
@@ -480,4 +505,193 @@ pub fn process_start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = &stat[stat.rfind(')')? + 2..];
     after.split(' ').nth(19)?.parse().ok()
+}
+
+/// Sends one rtnetlink request (a complete message with NLM_F_ACK set) and waits for the
+/// kernel's acknowledgement; a refusal comes back as an `Error` with the kernel's errno.
+pub fn netlink_request(message: &[u8], what: impl Fn() -> String) -> Result<()> {
+    // SAFETY: plain syscall; the fd is owned below.
+    let s = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
+    let s = check(s as libc::c_long, || "open a netlink socket".into())?;
+    // SAFETY: s was just returned by the kernel and is owned by nobody else.
+    let sock = unsafe { OwnedFd::from_raw_fd(s as RawFd) };
+    // SAFETY: sockaddr_nl is plain old data; all-zero addresses the kernel (pid 0).
+    let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    // SAFETY: message is valid for reads of its length; kernel is a valid sockaddr_nl.
+    let ret = unsafe {
+        libc::sendto(
+            sock.as_raw_fd(),
+            message.as_ptr() as *const libc::c_void,
+            message.len(),
+            0,
+            &kernel as *const libc::sockaddr_nl as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+        )
+    };
+    check(ret as libc::c_long, &what)?;
+    let mut reply = [0u8; 8192];
+    let n = read(sock.as_raw_fd(), &mut reply).context(&what)?;
+    // The reply is an nlmsghdr (16 bytes) of type NLMSG_ERROR whose payload starts with a
+    // negative errno (0 = acknowledged).
+    if n < 20 {
+        return err(format!("{}: short netlink reply", what()));
+    }
+    let kind = u16::from_ne_bytes([reply[4], reply[5]]);
+    if kind != libc::NLMSG_ERROR as u16 {
+        return err(format!("{}: unexpected netlink reply type {kind}", what()));
+    }
+    let code = i32::from_ne_bytes([reply[16], reply[17], reply[18], reply[19]]);
+    if code != 0 {
+        return Err(Error { what: what(), errno: -code });
+    }
+    Ok(())
+}
+
+/// The index of the network interface `name` in this network namespace.
+pub fn if_index(name: &str) -> Result<u32> {
+    let c = cstr(name)?;
+    // SAFETY: c is a valid NUL-terminated name.
+    let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if index == 0 {
+        return Err(Error { what: format!("find network interface {name}"), errno: errno() });
+    }
+    Ok(index)
+}
+
+fn ifreq_for(name: &str) -> Result<libc::ifreq> {
+    if name.is_empty() || name.len() >= libc::IFNAMSIZ {
+        return err(format!("interface name {name:?} must be 1-15 bytes"));
+    }
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (i, b) in name.bytes().enumerate() {
+        req.ifr_name[i] = b as libc::c_char;
+    }
+    Ok(req)
+}
+
+fn sockaddr_in_of(addr: [u8; 4]) -> libc::sockaddr {
+    // SAFETY: sockaddr_in is plain old data; all-zero is a valid value.
+    let mut sin: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    sin.sin_family = libc::AF_INET as libc::sa_family_t;
+    sin.sin_addr.s_addr = u32::from_ne_bytes(addr);
+    // SAFETY: sockaddr_in and sockaddr have the same size (16 bytes) and sockaddr is the
+    // type the ifreq union holds for SIOCSIFADDR/SIOCSIFNETMASK.
+    unsafe { std::mem::transmute::<libc::sockaddr_in, libc::sockaddr>(sin) }
+}
+
+/// Gives interface `name` of this network namespace the IPv4 address `addr`/`prefix_len`
+/// (the kernel adds the subnet's route with it).
+pub fn set_ipv4_address(name: &str, addr: [u8; 4], prefix_len: u8) -> Result<()> {
+    if prefix_len == 0 || prefix_len > 32 {
+        return err(format!("prefix length {prefix_len} must be 1-32"));
+    }
+    // SAFETY: a plain datagram socket, closed below via OwnedFd.
+    let s = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    let s = check(s as libc::c_long, || format!("socket for configuring {name}"))?;
+    // SAFETY: s was just returned by the kernel.
+    let sock = unsafe { OwnedFd::from_raw_fd(s as RawFd) };
+    let mut req = ifreq_for(name)?;
+    req.ifr_ifru.ifru_addr = sockaddr_in_of(addr);
+    // SAFETY: SIOCSIFADDR reads an ifreq we own for the duration of the call.
+    let ret = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFADDR, &req as *const libc::ifreq) };
+    check(ret as libc::c_long, || format!("set the address of {name}"))?;
+    let mask = if prefix_len == 32 { u32::MAX } else { !(u32::MAX >> prefix_len) };
+    req.ifr_ifru.ifru_netmask = sockaddr_in_of(mask.to_be_bytes());
+    // SAFETY: as above, SIOCSIFNETMASK.
+    let ret = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFNETMASK, &req as *const libc::ifreq) };
+    check(ret as libc::c_long, || format!("set the netmask of {name}")).map(drop)
+}
+
+/// Enters the namespace behind `ns_file` (e.g. /proc/PID/ns/net) of kind `nstype`.
+/// Entering a user namespace needs a single-threaded process.
+pub fn setns(ns_file: &str, nstype: libc::c_int) -> Result<()> {
+    let fd = open(ns_file, libc::O_RDONLY, 0)?;
+    // SAFETY: plain syscall on an fd we hold.
+    let ret = unsafe { libc::setns(fd.as_raw_fd(), nstype) };
+    check(ret as libc::c_long, || format!("enter the namespace {ns_file}")).map(drop)
+}
+
+/// For a forked helper process: closes every descriptor above 2 except `keep`, and points
+/// 0-2 at /dev/null, so it holds none of the monitor's sockets or the container's stdio.
+pub fn close_all_except(keep: &[RawFd]) -> Result<()> {
+    let mut open_fds: Vec<RawFd> = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd").context(|| "list /proc/self/fd".into())?.flatten() {
+        if let Ok(fd) = entry.file_name().to_string_lossy().parse::<RawFd>() {
+            open_fds.push(fd);
+        }
+    }
+    let null = open("/dev/null", libc::O_RDWR, 0)?;
+    for fd in 0..3 {
+        // SAFETY: dup2 onto the standard descriptors of this process, from an fd we hold.
+        let ret = unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        check(ret as libc::c_long, || "point stdio at /dev/null".into())?;
+    }
+    for fd in open_fds {
+        if fd > 2 && fd != null.as_raw_fd() && !keep.contains(&fd) {
+            // SAFETY: closing a descriptor of this process that nothing in it uses any more
+            // (this runs right after fork, before any other code holds these fds).
+            unsafe { libc::close(fd) };
+        }
+    }
+    Ok(())
+}
+
+/// The parent's pid (to notice a parent that died before PR_SET_PDEATHSIG was set).
+pub fn getppid() -> libc::pid_t {
+    // SAFETY: always succeeds.
+    unsafe { libc::getppid() }
+}
+
+pub fn epoll_create() -> Result<OwnedFd> {
+    // SAFETY: plain syscall; the fd returned is new.
+    let ret = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    let fd = check(ret as libc::c_long, || "epoll_create1".into())?;
+    // SAFETY: fd was just returned by the kernel and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// EPOLL_CTL_ADD / MOD / DEL of `fd` with `events` and the caller's `token`.
+pub fn epoll_ctl(epoll: RawFd, op: libc::c_int, fd: RawFd, events: u32, token: u64) -> Result<()> {
+    let mut ev = libc::epoll_event { events, u64: token };
+    // SAFETY: ev is a valid epoll_event for the call (ignored for DEL).
+    let ret = unsafe { libc::epoll_ctl(epoll, op, fd, &mut ev) };
+    check(ret as libc::c_long, || format!("epoll_ctl({op}, {fd})")).map(drop)
+}
+
+/// Waits for events; returns (token, events) pairs. EINTR is an empty batch.
+pub fn epoll_wait(epoll: RawFd, out: &mut Vec<(u64, u32)>, max: usize) -> Result<()> {
+    // SAFETY: epoll_event is plain old data; all-zero is valid.
+    let mut evs: Vec<libc::epoll_event> = vec![unsafe { std::mem::zeroed() }; max];
+    // SAFETY: evs has room for `max` events.
+    let ret = unsafe { libc::epoll_wait(epoll, evs.as_mut_ptr(), max as libc::c_int, -1) };
+    out.clear();
+    if ret < 0 && errno() == libc::EINTR {
+        return Ok(());
+    }
+    let n = check(ret as libc::c_long, || "epoll_wait".into())? as usize;
+    out.extend(evs[..n].iter().map(|e| (e.u64, e.events)));
+    Ok(())
+}
+
+/// A non-blocking TCP socket connecting to `addr` (IPv4): the connection may still be in
+/// progress when this returns (wait for it to become writable, then check SO_ERROR).
+pub fn tcp_connect_nonblocking(addr: std::net::SocketAddrV4) -> Result<std::net::TcpStream> {
+    // SAFETY: plain syscall; the fd is owned below.
+    let s = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+    let s = check(s as libc::c_long, || "socket".into())?;
+    // SAFETY: s was just returned by the kernel and is owned by nobody else.
+    let sock = unsafe { OwnedFd::from_raw_fd(s as RawFd) };
+    // SAFETY: sockaddr_in is plain old data; all-zero is a valid value.
+    let mut sin: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    sin.sin_family = libc::AF_INET as libc::sa_family_t;
+    sin.sin_port = addr.port().to_be();
+    sin.sin_addr.s_addr = u32::from_ne_bytes(addr.ip().octets());
+    // SAFETY: sin is a valid sockaddr_in and its size is passed.
+    let ret = unsafe { libc::connect(sock.as_raw_fd(), &sin as *const libc::sockaddr_in as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t) };
+    if ret < 0 && errno() != libc::EINPROGRESS {
+        return Err(Error { what: format!("connect to {addr}"), errno: errno() });
+    }
+    Ok(std::net::TcpStream::from(sock))
 }

@@ -4,9 +4,10 @@ import { json } from '../table.js'
 
 export const command: Command = {
   name: 'inspect',
-  summary: 'show an image: index, manifests, config, layers, platforms',
-  usage: 'IMAGE [--platform P] [--json]',
+  summary: 'show a container (as JSON) or an image: index, manifests, config, layers, platforms',
+  usage: 'CONTAINER | IMAGE [--platform P] [--json]',
   description:
+    "A container's name or id is looked up first, as Docker does; its record prints as docker inspect's JSON.\n" +
     'IMAGE is a stored name (busybox, busybox:latest, 127.0.0.1:5000/app:1) or a digest (prefix).\n' +
     '--json prints {name, repository, tag, digest, mediaType, platforms, pulledPlatforms, size,\n' +
     'index?, manifests: [{digest, platform, present, manifest?, config?, layers: [...]}]}.',
@@ -16,6 +17,14 @@ export const command: Command = {
   ],
   positionals: { min: 1, max: 1, names: 'an IMAGE' },
   async run(ctx, args) {
+    // A container of that name or id first, as Docker looks (its JSON, always).
+    const { containerStore } = await import('../../containers/cli.js')
+    const container = await containerStore(ctx).find(args.positionals[0]!).catch(() => undefined)
+    if (container) {
+      const { inspectJson } = await import('../../containers/describe.js')
+      ctx.stdout.write(json([inspectJson(container)]))
+      return 0
+    }
     const { inspectImage, humanBytes } = await import('../../image/describe.js')
     const { parsePlatform, formatPlatform } = await import('../../../web/oci/platform.js')
     const store = await ctx.openStore()

@@ -4,7 +4,7 @@ import { json } from '../table.js'
 
 export const command: Command = {
   name: 'prune',
-  summary: 'remove blobs and unpacked layers no image uses',
+  summary: 'remove blobs, unpacked layers and v86 trees no image uses',
   usage: '[--json]',
   description: '--json prints {blobs, layers, bytes}: what was removed and the bytes freed.',
   options: [{ name: 'json', description: 'print JSON' }],

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { constants } from 'node:os'
 import { basename } from 'node:path'
 import { UsageError, flag, listOption, stringOption, type ParsedArgs } from '../args.js'
 import type { Command, CommandContext } from '../command.js'
 import { parseDuration, parsePositiveNumber, parseSize } from '../units.js'
-import { EXIT_FAILURE } from '../main.js'
+import { exitCodeOf } from '../../containers/exit-code.js'
 import type { ExitStatus, Limits, Mount, Run, RunImage, RunSpec, Runtime } from '../../../web/runtimes/runtime.js'
+import type { WasiRunSpec } from '../../../web/runtimes/wasi/runtime.js'
+import type { SocketListener } from '../../../web/runtimes/wasi/sockets.js'
 
 export const command: Command = {
   name: 'run',
@@ -37,8 +38,16 @@ export const command: Command = {
     { name: 'cpus', value: true, placeholder: 'N', description: 'CPU limit as a fraction of CPUs, e.g. 0.5 (native)' },
     { name: 'timeout', value: true, placeholder: 'DUR', description: 'end the run after this long, e.g. 10s' },
     { name: 'dir', value: true, repeat: true, placeholder: 'HOST[::GUEST]', description: 'map a host directory in, read-write (wasi)' },
-    { name: 'publish', short: 'p', value: true, repeat: true, placeholder: '[IP:]HOST:GUEST', description: 'publish a guest TCP port on the host (v86; 127.0.0.1 unless IP is given)' },
     { name: 'cold', description: 'boot the VM from scratch instead of a saved state (v86)' },
+    { name: 'tcplisten', value: true, repeat: true, placeholder: '[IP:]PORT', description: 'hand the module a listening TCP socket, 127.0.0.1 unless IP (wasi)' },
+    // Containers (server/containers/): a run with a record that ps, logs, stop, start … see.
+    { name: 'detach', short: 'd', description: 'run in the background (a monitor process keeps it) and print its id' },
+    { name: 'name', value: true, placeholder: 'NAME', description: 'name the container and keep it after it exits, until rm' },
+    { name: 'rm', description: 'remove the container when it exits (with -d or --name)' },
+    // Networks (server/net/): native runs only.
+    { name: 'network', value: true, placeholder: 'NET', description: 'none (only loopback, the default), bridge, or a network from boxplay network create (native)' },
+    { name: 'network-alias', value: true, repeat: true, placeholder: 'A', description: 'another name the container answers to on its network (native)' },
+    { name: 'publish', short: 'p', value: true, repeat: true, placeholder: '[IP:]HOST:PORT', description: 'forward a host port (on 127.0.0.1 unless IP is given) to a container port, tcp (native, v86)' },
   ],
   positionals: { min: 1, names: 'an IMAGE (or a FILE.wasm) to run' },
   optionsEndAfter: 2,
@@ -97,26 +106,33 @@ export const command: Command = {
       limits: limitsOf(args),
       mounts: listOption(args, 'dir').map(parseMount),
       options: { cold: flag(args, 'cold') },
+      ...(await networkOf(args, runtime)),
     }
 
-    const publish = listOption(args, 'publish')
-    let run: Run
-    if (publish.length > 0) {
-      // v86 only for now: native publishing comes with server/net (another branch).
-      if (runtime.kind !== 'v86') throw new UsageError(`-p is not supported yet for the ${runtime.kind} runtime: use --runtime v86`, 'run')
-      const { parsePublish, startPublished } = await import('../../v86/publish.js')
-      const { V86Runtime } = await import('../../../web/runtimes/v86/runtime.js')
-      if (!(runtime instanceof V86Runtime)) throw new UsageError('-p needs the v86 runtime', 'run')
-      let ports
-      try {
-        ports = publish.map(parsePublish)
-      } catch (err) {
-        throw new UsageError(err instanceof Error ? err.message : String(err), 'run')
-      }
-      run = await startPublished(runtime, spec, ports)
-    } else {
-      run = await runtime.start(spec)
+    // Containers: -d or --name keep a record (server/containers/run-container.ts).
+    const detach = flag(args, 'detach')
+    const name = stringOption(args, 'name')
+    if (detach || name !== undefined) {
+      // v86's published ports are listeners in this process, not in the container's monitor.
+      if (runtime.kind === 'v86' && spec.network?.ports?.length) throw new UsageError('-p for a v86 run does not work with -d or --name yet: run it in the foreground', 'run')
+      // The sockets would live in this process, not in the container's monitor.
+      if (listOption(args, 'tcplisten').length > 0) throw new UsageError('--tcplisten does not work with -d or --name yet: run the server in the foreground', 'run')
+      if (isWasmFile(imageArg)) throw new UsageError(`a bare ${imageArg} cannot become a container: load it as an image first`, 'run')
+      const { runAsContainer } = await import('../../containers/run-container.js')
+      const code = await runAsContainer(ctx, store, {
+        image, imageArg, runtime, spec, detach, name, autoRemove: flag(args, 'rm'),
+        attach: (run, subscribe) => attach(ctx, run, { interactive, tty: tty && stdin.isTTY === true }, subscribe),
+      })
+      await flush(ctx)
+      if (ctx.stdout === process.stdout) process.exit(code)
+      return code
     }
+
+    // v86: -p gives the guest a NIC on a LAN of its own and forwards the ports (server/v86/publish.ts).
+    const v86Ports = runtime.kind === 'v86' ? spec.network?.ports : undefined
+    const run = v86Ports?.length
+      ? await (await import('../../v86/publish.js')).startPublished(runtime as import('../../../web/runtimes/v86/runtime.js').V86Runtime, spec, v86Ports)
+      : await runtime.start(await withTcpListeners(ctx, args, runtime, spec))
     const status = await attach(ctx, run, { interactive, tty: tty && stdin.isTTY === true })
     if (status.reason !== 'exited' && status.reason !== 'signaled') {
       ctx.stderr.write(`boxplay: ${status.message ?? `the run ended: ${status.reason}`}\n`)
@@ -131,9 +147,30 @@ export const command: Command = {
   },
 }
 
+/** --network, --network-alias and -p as a NetworkSpec; refused for runtimes without networks yet. */
+async function networkOf(args: ParsedArgs, runtime: Runtime): Promise<Pick<RunSpec, 'network'>> {
+  const name = stringOption(args, 'network')
+  const aliases = listOption(args, 'network-alias')
+  const published = listOption(args, 'publish')
+  if (name === undefined && aliases.length === 0 && published.length === 0) return {}
+  // v86 publishes ports into a LAN of its own (server/v86/publish.ts); it joins no named network yet.
+  const v86PortsOnly = runtime.kind === 'v86' && name === undefined && aliases.length === 0
+  if (runtime.kind !== 'native' && !v86PortsOnly) {
+    const what = runtime.kind === 'v86' ? '--network and --network-alias are' : '--network, --network-alias and -p are'
+    throw new UsageError(`${what} not supported yet by the ${runtime.kind} runtime: use --runtime native`, 'run')
+  }
+  const { parsePublish } = await import('../../net/publish.js')
+  return { network: { ...(name !== undefined ? { name } : {}), ...(aliases.length ? { aliases } : {}), ...(published.length ? { ports: published.map(parsePublish) } : {}) } }
+}
+
 /** Wires the terminal to the run until it exits; Ctrl-C is forwarded, twice kills. */
-async function attach(ctx: CommandContext, run: Run, io: { interactive: boolean; tty: boolean }): Promise<ExitStatus> {
-  run.onOutput((chunk) => (chunk.stream === 'stdout' ? ctx.stdout : ctx.stderr).write(chunk.data))
+async function attach(
+  ctx: CommandContext,
+  run: Run,
+  io: { interactive: boolean; tty: boolean },
+  subscribe: Run['onOutput'] = (listener) => run.onOutput(listener),
+): Promise<ExitStatus> {
+  subscribe((chunk) => (chunk.stream === 'stdout' ? ctx.stdout : ctx.stderr).write(chunk.data))
   const stdin = process.stdin
   const cleanups: Array<() => void> = []
   if (io.interactive) {
@@ -169,16 +206,40 @@ async function attach(ctx: CommandContext, run: Run, io: { interactive: boolean;
   }
 }
 
-export function exitCode(status: ExitStatus): number {
-  // 126/127 say the command could not be run or found; any other failure is boxplay's own.
-  if (status.reason === 'error') return status.code >= 125 ? status.code : EXIT_FAILURE
-  // Whatever signal ended it, a run stopped by --timeout exits as timeout(1) does.
-  if (status.reason === 'timeout') return 124
-  if (status.signal) {
-    const n = (constants.signals as Record<string, number | undefined>)[status.signal]
-    if (n !== undefined) return 128 + n
+/** The CLI's exit code for a run (one definition, shared with containers' `wait` and `ps`). */
+export const exitCode = exitCodeOf
+
+/**
+ * --tcplisten (wasi only), as wasmtime's: the sockets are opened here, before the run, so a
+ * port in use fails at once (exit 125); the module gets them as fds after its --dir preopens.
+ * Port 0 picks a free port, which is printed on stderr.
+ */
+async function withTcpListeners(ctx: CommandContext, args: ParsedArgs, runtime: Runtime, spec: RunSpec): Promise<RunSpec> {
+  const addresses = listOption(args, 'tcplisten')
+  if (addresses.length === 0) return spec
+  if (runtime.kind !== 'wasi') {
+    throw new UsageError(`--tcplisten hands a WASI module a listening socket: it needs --runtime wasi, not ${runtime.kind}`, 'run')
   }
-  return status.code
+  const { openTcpListener, parseListenAddress } = await import('../../wasi/tcp-listener.js')
+  for (const a of addresses) {
+    try {
+      parseListenAddress(a)
+    } catch (e) {
+      throw new UsageError((e as Error).message, 'run')
+    }
+  }
+  const listeners: SocketListener[] = []
+  try {
+    for (const a of addresses) listeners.push(await openTcpListener(a))
+  } catch (e) {
+    for (const l of listeners) l.close()
+    throw e
+  }
+  addresses.forEach((a, i) => {
+    if (parseListenAddress(a).port === 0) ctx.stderr.write(`boxplay: listening on ${listeners[i]!.address}\n`)
+  })
+  const wasiSpec: WasiRunSpec = { ...spec, listeners }
+  return wasiSpec
 }
 
 function isWasmFile(arg: string): boolean {

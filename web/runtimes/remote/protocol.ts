@@ -21,6 +21,8 @@
 //   GET    /api/runs/ID/files            after exit: RunChanges (changes.ts), what the run
 //                                        changed on top of its image; 409 while running
 //   WS     /api/runs/ID/attach           the attach protocol below
+//   GET    /api/containers               the CLI's containers (server/containers/http.ts); GET,
+//                                        DELETE /api/containers/ID, POST …/ID/stop and …/ID/kill
 //
 // Attach (WebSocket): binary frames carry stdio, the first byte says which stream
 // (STDIN from the client; STDOUT/STDERR from the server), the rest are the bytes. Text frames

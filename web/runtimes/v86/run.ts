@@ -176,7 +176,7 @@ export class V86Run extends RunBase {
 
   /**
    * The TCP ports the guest listens on now, from its /proc/net/tcp (init's 'L' → 'P'); also
-   * kept as the `ports` fact. Empty before the command started and after the run ended.
+   * kept as the `listening` fact. Empty before the command started and after the run ended.
    */
   listening(): Promise<ListeningPort[]> {
     if (this.done || !this.commandStarted) return Promise.resolve([])
@@ -187,7 +187,7 @@ export class V86Run extends RunBase {
   }
 
   private onListening(ports: ListeningPort[]): void {
-    this.facts.ports = ports.map((p) => `${p.port}/tcp`).join(' ')
+    this.facts.listening = ports.map((p) => `${p.port}/tcp`).join(' ')
     for (const w of this.listeningWaiters.splice(0)) w(ports)
   }
 

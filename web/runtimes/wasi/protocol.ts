@@ -4,6 +4,7 @@
 
 import type { DirNode } from '../../oci/rootfs.js'
 import type { DeltaNode } from './fs-view.js'
+import type { SocketMessage } from './socket-channel.js'
 
 export interface Preopen {
   /** Key of a tree the worker already holds (see WorkerApi.loadFs). */
@@ -31,6 +32,11 @@ export interface RunRequest {
   tty: boolean
   /** Created in the root view when the image lacks it, as Docker creates a missing WORKDIR. */
   workingDir?: string
+  /**
+   * Preopened listening sockets (wasmtime's --tcplisten): `listeners` fds after the
+   * preopened directories, fed through the frame ring (socket-channel.ts).
+   */
+  sockets?: { ring: SharedArrayBuffer; listeners: number }
   /** The cap in pages the module was rewritten to, for telling a memory failure apart. */
   memoryCapPages?: number
 }
@@ -53,7 +59,7 @@ export interface RunResult {
 }
 
 /** Messages on the run's output port, worker → main; `end` is the last one of a run. */
-export type OutputMessage = { type: 'out'; fd: 1 | 2; data: Uint8Array } | { type: 'stdin-space' } | { type: 'end' }
+export type OutputMessage = { type: 'out'; fd: 1 | 2; data: Uint8Array } | { type: 'stdin-space' } | { type: 'end' } | SocketMessage
 
 /** Posted once by a worker when it listens for calls. */
 export const READY_MESSAGE = 'boxplay-wasi-worker-ready'

@@ -12,6 +12,7 @@ import type { DeltaNode } from './fs-view.js'
 import { capMemory, MemoryCapError, memoryInfo, PAGE_BYTES } from './memory-cap.js'
 import { WorkerPool, type SpawnWorker } from './pool.js'
 import type { Preopen } from './protocol.js'
+import type { SocketListener } from './sockets.js'
 import { WasiRun, type RunTree } from './wasi-run.js'
 import { exactEnvironment, inMemoryRootFs, isBareModule } from './wasm-file.js'
 
@@ -30,6 +31,15 @@ export interface WasiRuntimeOptions {
   loadRootFs?: (image: RunImage) => Promise<RootFs>
   /** Maps RunSpec.mounts; without it, a spec with mounts is refused. */
   loadMount?: (mount: Mount) => Promise<MountedTree>
+}
+
+/** A RunSpec with what only the wasi runtime takes. */
+export interface WasiRunSpec extends RunSpec {
+  /**
+   * Preopened listening sockets, as wasmtime's --tcplisten: fds after the preopened
+   * directories. The run owns them: they are closed when it ends (also when it fails to start).
+   */
+  listeners?: readonly SocketListener[]
 }
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d]
@@ -65,7 +75,19 @@ export class WasiRuntime implements Runtime {
     this.pool.close()
   }
 
-  async start(spec: RunSpec): Promise<WasiRun | Run> {
+  async start(spec: WasiRunSpec): Promise<WasiRun | Run> {
+    const listeners = spec.listeners ?? []
+    try {
+      const run = await this.startRun(spec, listeners)
+      if (!(run instanceof WasiRun)) for (const l of listeners) l.close()
+      return run
+    } catch (e) {
+      for (const l of listeners) l.close()
+      throw e
+    }
+  }
+
+  private async startRun(spec: RunSpec, listeners: readonly SocketListener[]): Promise<WasiRun | Run> {
     const t0 = performance.now()
     if (!this.supports(spec.image.platform)) {
       throw new Error(`the wasi runtime runs wasi/wasm images; ${spec.image.name} is for ${spec.image.platform.os}/${spec.image.platform.architecture}`)
@@ -122,6 +144,7 @@ export class WasiRuntime implements Runtime {
         ...(capPages === undefined ? {} : { memoryCapPages: capPages }),
       },
       trees,
+      ...(listeners.length > 0 ? { listeners } : {}),
       stdin: spec.stdin === true,
       ...(spec.tty ? { tty: spec.tty } : {}),
       ...(spec.limits?.timeoutMs === undefined ? {} : { timeoutMs: spec.limits.timeoutMs }),

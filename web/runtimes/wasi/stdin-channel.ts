@@ -2,6 +2,7 @@
 // thread writes (never blocking: what does not fit waits in a queue); the worker blocks in
 // Atomics.wait until bytes or EOF arrive, so a guest's read() really waits, as on a pipe.
 // Browsers allow SharedArrayBuffer only on cross-origin isolated pages (COOP + COEP).
+// The same ring carries the socket channel's frames host → worker (socket-channel.ts).
 
 const WRITE = 0 // bytes written so far, free-running (uint32 arithmetic)
 const READ = 1 // bytes read so far
@@ -97,6 +98,23 @@ export class StdinReader extends Ring {
     return this.available() > 0 || Atomics.load(this.header, CLOSED) === 1
   }
 
+  /** The change counter: pass it to waitChange() after checking what you wait for. */
+  seq(): number {
+    return Atomics.load(this.header, SEQ)
+  }
+
+  /**
+   * Blocks until anything changes after `seq` was read (bytes, EOF, a wake) or `timeoutMs`
+   * passes; unlike waitReady it returns on a bare wake too (the socket channel's poll
+   * wakes this way for stdin and stops).
+   */
+  waitChange(seq: number, timeoutMs: number): void {
+    this.onWake()
+    if (timeoutMs <= 0) return
+    Atomics.wait(this.header, SEQ, seq, timeoutMs === Infinity ? undefined : timeoutMs)
+    this.onWake()
+  }
+
   /** True once the writer closed and every byte was read. */
   atEof(): boolean {
     return this.available() === 0 && Atomics.load(this.header, CLOSED) === 1
@@ -118,6 +136,11 @@ export class StdinReader extends Ring {
   /** Reads up to `max` bytes, blocking until at least one arrives; empty means EOF. */
   read(max: number): Uint8Array {
     this.waitReady(Infinity)
+    return this.take(max)
+  }
+
+  /** Takes up to `max` of the bytes already there, never blocking (the socket channel drains this way). */
+  take(max: number): Uint8Array {
     const n = Math.min(max, this.available())
     const out = new Uint8Array(n)
     let r = Atomics.load(this.header, READ) >>> 0

@@ -3,7 +3,8 @@
 // path_* call (symlinks, POSIX errors, rename, links), fd_readdir cookies, filestat layout
 // (the shim writes the timestamps at wrong offsets), poll_oneoff (several subscriptions,
 // correct clock flags, stdin readiness, sleeping in Atomics.wait instead of spinning),
-// UTF-8 argument sizes, CPU clocks, and sockets returning errno instead of throwing.
+// UTF-8 argument sizes, CPU clocks, and the sock_* calls on preopened listening sockets
+// (socket-fds.ts; errno instead of the shim's throws on anything else).
 // Rights live on the fds (fds.ts); paths through a confined fd (a host directory) stay
 // below it, as wasmtime confines preopens. README.md lists every difference and its reason.
 
@@ -11,6 +12,7 @@ import { WASI, wasi, type Fd } from '@bjorn3/browser_wasi_shim'
 import type { DirNode, Node } from '../../oci/rootfs.js'
 import { DirFd, FileFd, OutputFd, StdinFd, has, timesFromFlags } from './fds.js'
 import type { FsView, Stat } from './fs-view.js'
+import { ListenerFd, RIFLAGS_RECV_PEEK, RIFLAGS_RECV_WAITALL, SocketFd, type SocketChannel } from './socket-fds.js'
 import type { StopWatcher } from './stop-signal.js'
 
 type Imports = Record<string, (...args: never[]) => unknown>
@@ -29,9 +31,11 @@ export class WasiHost extends WASI {
     env: string[],
     fds: Fd[],
     private readonly stop: StopWatcher,
+    /** The run's socket channel when it was given listeners. */
+    private readonly sockets?: SocketChannel,
   ) {
     super(args, env, fds, { debug: false })
-    Object.assign(this.wasiImport, this.overrides())
+    Object.assign(this.wasiImport, this.overrides(this.wasiImport.fd_read as Imports[string], this.wasiImport.fd_write as Imports[string]))
     // Every call first honours a stop request: the run ends with its files (stop-signal.ts).
     this.wasiImport = stop.guard(this.wasiImport)
   }
@@ -89,7 +93,47 @@ export class WasiHost extends WASI {
     return dir.view.parent(dir.mountRoot, dir.path, path, this.floor(dir))
   }
 
-  private overrides(): Imports {
+  /** Reads iovecs: [buf, len] pairs. */
+  private iovecs(ptr: number, count: number): [number, number][] {
+    const v = this.view()
+    const out: [number, number][] = []
+    for (let i = 0; i < count; i++) out.push([v.getUint32(ptr + i * 8, true), v.getUint32(ptr + i * 8 + 4, true)])
+    return out
+  }
+
+  /** recv into iovecs as one read (the shim reads each iovec separately, which would block again on the second). */
+  private recvInto(s: SocketFd, iovsPtr: number, iovsLen: number, peek: boolean, waitAll: boolean): { ret: number; n: number } {
+    const iovs = this.iovecs(iovsPtr, iovsLen)
+    const total = iovs.reduce((n, [, len]) => n + len, 0)
+    const { ret, data } = s.recv(total, peek, waitAll)
+    if (ret !== 0) return { ret, n: 0 }
+    const b = this.bytes()
+    let at = 0
+    for (const [buf, len] of iovs) {
+      if (at >= data.byteLength) break
+      const k = Math.min(len, data.byteLength - at)
+      b.set(data.subarray(at, at + k), buf)
+      at += k
+    }
+    return { ret: 0, n: data.byteLength }
+  }
+
+  /** send of iovecs as one message. */
+  private sendFrom(s: SocketFd, iovsPtr: number, iovsLen: number): { ret: number; n: number } {
+    const iovs = this.iovecs(iovsPtr, iovsLen)
+    const total = iovs.reduce((n, [, len]) => n + len, 0)
+    const data = new Uint8Array(total)
+    const b = this.bytes()
+    let at = 0
+    for (const [buf, len] of iovs) {
+      data.set(b.subarray(buf, buf + len), at)
+      at += len
+    }
+    const { ret, nwritten } = s.send(data)
+    return { ret, n: nwritten }
+  }
+
+  private overrides(shimFdRead: Imports[string], shimFdWrite: Imports[string]): Imports {
     const self = this
     const monotonicNs = (): bigint => BigInt(Math.round(performance.now() * 1e6))
     const realtimeNs = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6))
@@ -108,7 +152,31 @@ export class WasiHost extends WASI {
           return undefined
       }
     }
-    const socketCall = (fd: number): number => (self.fds[fd] === undefined ? wasi.ERRNO_BADF : wasi.ERRNO_NOTSOCK)
+    /** A connection's fd, or the errno a sock_* call on `fd` gets. */
+    const connection = (fd: number): SocketFd | number => {
+      const f = self.fds[fd]
+      if (f === undefined) return wasi.ERRNO_BADF
+      if (f instanceof SocketFd) return f
+      return f instanceof ListenerFd ? wasi.ERRNO_NOTCONN : wasi.ERRNO_NOTSOCK
+    }
+
+    // Only runs with sockets pay for the check: a socket's read is one recv over all iovecs.
+    const socketIo: Imports = {
+      fd_read(fd: number, iovsPtr: number, iovsLen: number, nreadPtr: number): number {
+        const s = self.fds[fd]
+        if (!(s instanceof SocketFd)) return shimFdRead(...([fd, iovsPtr, iovsLen, nreadPtr] as never[])) as number
+        const { ret, n } = self.recvInto(s, iovsPtr, iovsLen, false, false)
+        if (ret === 0) self.view().setUint32(nreadPtr, n, true)
+        return ret
+      },
+      fd_write(fd: number, iovsPtr: number, iovsLen: number, nwrittenPtr: number): number {
+        const s = self.fds[fd]
+        if (!(s instanceof SocketFd)) return shimFdWrite(...([fd, iovsPtr, iovsLen, nwrittenPtr] as never[])) as number
+        const { ret, n } = self.sendFrom(s, iovsPtr, iovsLen)
+        if (ret === 0) self.view().setUint32(nwrittenPtr, n, true)
+        return ret
+      },
+    }
 
     return {
       args_sizes_get(argc: number, argvBufSize: number): number {
@@ -158,10 +226,43 @@ export class WasiHost extends WASI {
       proc_raise(): number {
         return wasi.ERRNO_NOSYS
       },
-      sock_accept: socketCall,
-      sock_recv: socketCall,
-      sock_send: socketCall,
-      sock_shutdown: socketCall,
+      sock_accept(fd: number, flags: number, fdPtr: number): number {
+        const f = self.fds[fd]
+        if (f === undefined) return wasi.ERRNO_BADF
+        if (!(f instanceof ListenerFd)) return f instanceof SocketFd ? wasi.ERRNO_INVAL : wasi.ERRNO_NOTSOCK
+        if (flags & ~wasi.FDFLAGS_NONBLOCK) return wasi.ERRNO_INVAL
+        const accepted = f.accept(flags)
+        if (typeof accepted === 'number') return accepted
+        self.fds.push(accepted)
+        self.view().setUint32(fdPtr, self.fds.length - 1, true)
+        return 0
+      },
+      sock_recv(fd: number, iovsPtr: number, iovsLen: number, riFlags: number, nreadPtr: number, roFlagsPtr: number): number {
+        const s = connection(fd)
+        if (typeof s === 'number') return s
+        if (riFlags & ~(RIFLAGS_RECV_PEEK | RIFLAGS_RECV_WAITALL)) return wasi.ERRNO_INVAL
+        const { ret, n } = self.recvInto(s, iovsPtr, iovsLen, (riFlags & RIFLAGS_RECV_PEEK) !== 0, (riFlags & RIFLAGS_RECV_WAITALL) !== 0)
+        if (ret !== 0) return ret
+        const v = self.view()
+        v.setUint32(nreadPtr, n, true)
+        v.setUint16(roFlagsPtr, 0, true) // a stream never truncates a message
+        return 0
+      },
+      sock_send(fd: number, iovsPtr: number, iovsLen: number, siFlags: number, nwrittenPtr: number): number {
+        const s = connection(fd)
+        if (typeof s === 'number') return s
+        if (siFlags !== 0) return wasi.ERRNO_INVAL
+        const { ret, n } = self.sendFrom(s, iovsPtr, iovsLen)
+        if (ret !== 0) return ret
+        self.view().setUint32(nwrittenPtr, n, true)
+        return 0
+      },
+      sock_shutdown(fd: number, how: number): number {
+        const s = connection(fd)
+        if (typeof s === 'number') return s
+        return s.shutdown(how)
+      },
+      ...(self.sockets ? socketIo : {}),
 
       fd_filestat_get(fd: number, ptr: number): number {
         const f = self.fds[fd]
@@ -417,8 +518,10 @@ export class WasiHost extends WASI {
 
   /**
    * Waits for the first of several events: clock deadlines (relative or absolute, on
-   * any clock), stdin becoming readable (or at EOF), other fds (always ready). Sleeps in
-   * Atomics.wait, on the stdin buffer when stdin is watched so input wakes it at once.
+   * any clock), stdin becoming readable (or at EOF), a listener with a connection waiting,
+   * a connection with bytes (or its end) or room to send, other fds (always ready). Sleeps
+   * in Atomics.wait: on the socket ring when sockets are watched, on the stdin buffer when
+   * stdin is, so what arrives wakes it at once.
    */
   private poll(inPtr: number, outPtr: number, nsubs: number, neventsPtr: number, clockNow: (id: number) => bigint | undefined): number {
     if (nsubs === 0) return wasi.ERRNO_INVAL
@@ -454,9 +557,18 @@ export class WasiHost extends WASI {
       if (s.type === wasi.EVENTTYPE_CLOCK) return now >= s.deadlineMs!
       const f = this.fds[s.fd!]
       if (f instanceof StdinFd) return f.ready()
+      if (f instanceof ListenerFd) return s.type === wasi.EVENTTYPE_FD_READ ? f.readyCount() > 0 : true
+      if (f instanceof SocketFd) return s.type === wasi.EVENTTYPE_FD_READ ? f.readable() : f.writable()
       return true
     }
+    const sockets = this.sockets
+    const watchesSockets =
+      sockets !== undefined &&
+      subs.some((s) => s.error === undefined && s.type !== wasi.EVENTTYPE_CLOCK && (this.fds[s.fd!] instanceof SocketFd || this.fds[s.fd!] instanceof ListenerFd))
     for (;;) {
+      // Read the change counter before looking, so a frame arriving after the look wakes the wait.
+      const seq = watchesSockets ? sockets.reader.seq() : 0
+      if (watchesSockets) sockets.drain()
       const now = performance.now()
       const ready = subs.filter((s) => isReady(s, now))
       if (ready.length > 0) {
@@ -474,6 +586,12 @@ export class WasiHost extends WASI {
             if (f instanceof StdinFd && f.reader?.atEof()) flags = wasi.EVENTRWFLAGS_FD_READWRITE_HANGUP
             if (f instanceof StdinFd && f.reader === undefined) flags = wasi.EVENTRWFLAGS_FD_READWRITE_HANGUP
             if (f instanceof StdinFd && !flags) nbytes = 1n
+            if (f instanceof ListenerFd) nbytes = BigInt(f.readyCount())
+            if (f instanceof SocketFd && s.type === wasi.EVENTTYPE_FD_READ) {
+              const r = f.readState()
+              nbytes = BigInt(r.nbytes)
+              if (r.hangup) flags = wasi.EVENTRWFLAGS_FD_READWRITE_HANGUP
+            }
             out.setBigUint64(p + 16, nbytes, true)
             out.setUint16(p + 24, flags, true)
           } else {
@@ -486,7 +604,9 @@ export class WasiHost extends WASI {
       }
       const deadlines = subs.filter((s) => s.deadlineMs !== undefined).map((s) => s.deadlineMs!)
       const wait = deadlines.length > 0 ? Math.max(0, Math.min(...deadlines) - now) : Infinity
-      if (stdin?.reader) stdin.reader.waitReady(wait)
+      // A socket wait also wakes for stdin: the run's host side bumps the socket ring on input.
+      if (watchesSockets) sockets.waitChange(seq, wait)
+      else if (stdin?.reader) stdin.reader.waitReady(wait)
       else if (wait === Infinity) return wasi.ERRNO_INVAL // nothing could ever wake us: a deadlock, not a wait
       else this.stop.sleep(wait)
     }

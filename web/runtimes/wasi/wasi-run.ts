@@ -13,10 +13,14 @@ import { LineDiscipline, onlcr } from './line-discipline.js'
 import { mib, PAGE_BYTES } from './memory-cap.js'
 import type { PooledWorker, WorkerPool } from './pool.js'
 import type { OutputMessage, RunRequest, RunResult } from './protocol.js'
+import { SocketHost } from './socket-host.js'
+import type { SocketListener } from './sockets.js'
 import { createStdinBuffer, StdinWriter } from './stdin-channel.js'
 import { createStopBuffer, requestStop } from './stop-signal.js'
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 }
+/** How long what a server sent before it ended may take to leave before its connections are dropped. */
+const SOCKET_FLUSH_MS = 2000
 /** How long a program may take to reach its next WASI call after a stop before its worker is ended. */
 const STOP_GRACE_MS = 250
 
@@ -31,7 +35,9 @@ export interface RunTree {
 export interface WasiRunOptions {
   pool: WorkerPool
   worker: PooledWorker
-  request: Omit<RunRequest, 'stdin'>
+  request: Omit<RunRequest, 'stdin' | 'sockets'>
+  /** Preopened listening sockets; the run owns them and closes them when it ends. */
+  listeners?: readonly SocketListener[]
   trees: RunTree[]
   stdin: boolean
   tty?: { cols: number; rows: number }
@@ -52,6 +58,7 @@ export class WasiRun extends RunBase {
   private readonly stopBuffer = createStopBuffer()
   private stopping: { reason: 'killed' | 'timeout'; signal: string } | undefined
   private graceTimer: ReturnType<typeof setTimeout> | undefined
+  private readonly sockets: SocketHost | undefined
 
   constructor(private readonly opts: WasiRunOptions) {
     super('wasi')
@@ -79,7 +86,16 @@ export class WasiRun extends RunBase {
       this.timer = setTimeout(() => this.stop('timeout'), opts.timeoutMs)
     }
     this.unsubscribeFailure = opts.worker.onFailure((message) => this.failed(new Error(message)))
-    const request: RunRequest = { ...opts.request, ...(sab ? { stdin: sab } : {}), ...(this.stopBuffer ? { stop: this.stopBuffer } : {}) }
+    if (opts.listeners && opts.listeners.length > 0) {
+      this.sockets = new SocketHost(opts.listeners)
+      this.facts.listening = opts.listeners.map((l) => l.address).join(', ')
+    }
+    const request: RunRequest = {
+      ...opts.request,
+      ...(sab ? { stdin: sab } : {}),
+      ...(this.stopBuffer ? { stop: this.stopBuffer } : {}),
+      ...(this.sockets ? { sockets: { ring: this.sockets.ring, listeners: opts.listeners!.length } } : {}),
+    }
     opts.worker.api.run(request, Comlink.transfer(channel.port2, [channel.port2])).then(
       (result) => void this.ended(result),
       (error: unknown) => this.failed(error),
@@ -101,10 +117,12 @@ export class WasiRun extends RunBase {
     if (this.done) return
     if (this.discipline) this.discipline.input(data)
     else this.stdinWriter?.write(typeof data === 'string' ? new TextEncoder().encode(data) : data)
+    this.sockets?.wake() // a poll on stdin and sockets together sleeps on the socket ring
   }
 
   closeStdin(): void {
     this.stdinWriter?.close()
+    this.sockets?.wake()
   }
 
   resize(cols: number, rows: number): void {
@@ -124,6 +142,7 @@ export class WasiRun extends RunBase {
     this.stopping = { reason, signal }
     requestStop(this.stopBuffer, SIGNALS[signal] ?? 9)
     this.stdinWriter?.wake()
+    this.sockets?.wake()
     this.graceTimer = setTimeout(() => this.terminate(reason, signal), STOP_GRACE_MS)
   }
 
@@ -149,10 +168,13 @@ export class WasiRun extends RunBase {
       this.emit(m.fd === 1 ? 'stdout' : 'stderr', data)
     } else if (m.type === 'stdin-space') this.stdinWriter?.flush()
     else if (m.type === 'end') this.outputDone()
+    else this.sockets?.onMessage(m)
   }
 
   private async ended(result: RunResult): Promise<void> {
     await this.outputEnded
+    // What a server sent before it exited still reaches its clients (a CLI exits right after).
+    if (this.sockets && !this.done) await this.sockets.finish(SOCKET_FLUSH_MS)
     if (this.done) return
     this.cleanup()
     this.opts.pool.release(this.opts.worker)
@@ -203,6 +225,7 @@ export class WasiRun extends RunBase {
   }
 
   private cleanup(): void {
+    this.sockets?.close()
     this.unsubscribeFailure()
     if (this.timer !== undefined) clearTimeout(this.timer)
     if (this.graceTimer !== undefined) clearTimeout(this.graceTimer)

@@ -10,6 +10,7 @@ import type { DirNode } from '../../oci/rootfs.js'
 import { DirFd, OutputFd, StdinFd } from './fds.js'
 import { FsView } from './fs-view.js'
 import { PAGE_BYTES } from './memory-cap.js'
+import { SocketChannel } from './socket-fds.js'
 import { READY_MESSAGE, type OutputMessage, type RunRequest, type RunResult, type WorkerApi } from './protocol.js'
 import { StdinReader } from './stdin-channel.js'
 import { RunStopped, StopWatcher } from './stop-signal.js'
@@ -36,13 +37,16 @@ function run(request: RunRequest, port: MessagePort): RunResult {
     // The shim hands us a fresh copy of each write, so its buffer can be transferred.
     post({ type: 'out', fd, data }, [data.buffer as ArrayBuffer])
   }
+  const sockets = request.sockets ? new SocketChannel(request.sockets.ring, request.sockets.listeners, post, () => stop.check()) : undefined
   const fds: Fd[] = [
     new StdinFd(reader, request.tty),
     new OutputFd(out(1), request.tty),
     new OutputFd(out(2), request.tty),
     ...views.filter(({ preopen }) => !preopen.hidden).map(({ view, preopen }) => new DirFd(view, view.base, [], view.root, preopen.guestPath, undefined, preopen.confined === true)),
+    // After the directories, as wasmtime places --tcplisten sockets: libc's preopen scan stops at them.
+    ...(sockets?.listeners ?? []),
   ]
-  const host = new WasiHost(request.args, request.env, fds, stop)
+  const host = new WasiHost(request.args, request.env, fds, stop, sockets)
   const t0 = performance.now()
   let instance: WebAssembly.Instance | undefined
   let outcome: RunResult['outcome']
