@@ -94,9 +94,9 @@ fn serve(published: Published, container_pid: libc::pid_t, rootless: bool, targe
     // Rootless, the netns belongs to the container's user namespace, which the monitor's
     // user owns: entering that first gives us the right to enter the netns.
     if rootless {
-        sys::setns(&format!("/proc/{container_pid}/ns/user"), libc::CLONE_NEWUSER)?;
+        sys::setns_path(&format!("/proc/{container_pid}/ns/user"), libc::CLONE_NEWUSER)?;
     }
-    sys::setns(&format!("/proc/{container_pid}/ns/net"), libc::CLONE_NEWNET)?;
+    sys::setns_path(&format!("/proc/{container_pid}/ns/net"), libc::CLONE_NEWNET)?;
     let listeners: Vec<(TcpListener, SocketAddrV4)> = published.listeners.into_iter().map(|(l, port)| (l, SocketAddrV4::new(target, port))).collect();
     // One relay per CPU (at most 4), each with its own epoll set over the same listeners
     // (EPOLLEXCLUSIVE: one wakes per connection), so a busy host need not schedule one thread.

@@ -606,7 +606,7 @@ pub fn set_ipv4_address(name: &str, addr: [u8; 4], prefix_len: u8) -> Result<()>
 
 /// Enters the namespace behind `ns_file` (e.g. /proc/PID/ns/net) of kind `nstype`.
 /// Entering a user namespace needs a single-threaded process.
-pub fn setns(ns_file: &str, nstype: libc::c_int) -> Result<()> {
+pub fn setns_path(ns_file: &str, nstype: libc::c_int) -> Result<()> {
     let fd = open(ns_file, libc::O_RDONLY, 0)?;
     // SAFETY: plain syscall on an fd we hold.
     let ret = unsafe { libc::setns(fd.as_raw_fd(), nstype) };
