@@ -7,7 +7,8 @@
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { build, type BuildEvent, type BuildHost } from '../../web/build/builder.js'
-import { parseDockerfile } from '../../web/build/dockerfile.js'
+import type { BuildContext } from '../../web/build/context.js'
+import { parseDockerfile, type ParsedDockerfile } from '../../web/build/dockerfile.js'
 import { imageDocuments } from '../../web/build/image-documents.js'
 import { toChangeSet } from '../../web/runtimes/remote/changes.js'
 import { OCI_MANIFEST } from '../../web/oci/media-types.js'
@@ -52,9 +53,22 @@ export async function buildImage(store: Store, opts: NodeBuildOptions): Promise<
   } catch {
     throw new Error(`cannot read ${file}: give the Dockerfile with -f, or put one in the context directory`)
   }
-  const names = opts.tags.map((t) => storeNameFor(t.includes(':') || t.includes('@') ? t : `${t}:latest`))
   const dockerfile = parseDockerfile(text, resolve(file) === resolve(opts.contextDir, 'Dockerfile') ? 'Dockerfile' : file)
   const context = await readContextDir(opts.contextDir)
+  return buildParsed(store, { ...opts, dockerfile, context })
+}
+
+export interface ParsedBuildOptions extends Omit<NodeBuildOptions, 'contextDir' | 'file'> {
+  dockerfile: ParsedDockerfile
+  context: BuildContext
+  /** Called with each RUN step's run (so a caller can stop the build by killing it). */
+  onRun?: (run: Run) => void
+}
+
+/** A build from a parsed Dockerfile and a context in memory (`POST /api/builds` reads its tar body into one). */
+export async function buildParsed(store: Store, opts: ParsedBuildOptions): Promise<NodeBuildResult> {
+  const { dockerfile, context } = opts
+  const names = opts.tags.map((t) => storeNameFor(t.includes(':') || t.includes('@') ? t : `${t}:latest`))
   const cache = new BuildCache(join(store.home, 'cache', 'build'))
   return store.withTemp(async (tmp) => {
     const host: BuildHost = {
@@ -71,6 +85,7 @@ export async function buildImage(store: Store, opts: NodeBuildOptions): Promise<
         const native = runtime.kind === 'native'
         const run = await runtime.start({ ...spec, options: native ? { keepChanges: true } : {} })
         onRun(run)
+        opts.onRun?.(run)
         run.closeStdin()
         const status = await run.exit
         const failed = status.code !== 0 || status.reason !== 'exited'

@@ -10,6 +10,7 @@ import type { PullEvent, RuntimeInfo } from '../../web/runtimes/remote/protocol.
 import type { Runtime } from '../../web/runtimes/runtime.js'
 import { readJson, saveBody } from './body.js'
 import { HttpError, badRequest, messageOf, statusOf } from './errors.js'
+import { createBuild } from './builds.js'
 import { sendFile } from './file-response.js'
 import type { ImageService } from './image-service.js'
 import { parseRunRequest } from './run-request.js'
@@ -23,6 +24,8 @@ export interface ApiContext {
   allowOrigin: string | undefined
   maxBodyBytes: number
   maxUploadBytes: number
+  /** Largest build context (POST /api/builds), read into memory. */
+  maxContextBytes: number
 }
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/
@@ -139,6 +142,11 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, url: 
     if (!file) throw new HttpError(404, `no file content ${digest}: fetch its layer's index first (GET /api/layers/LAYER/index)`)
     // Gzipped as published; the client gunzips (no Content-Encoding: the bytes are the resource).
     return sendFile(req, res, { ...file, contentType: 'application/gzip', etag: `gz-${digest}`, immutable: true })
+  }
+
+  if (head === 'builds' && parts.length === 1) {
+    if (method !== 'POST') throw methodNotAllowed('POST')
+    return createBuild(req, res, url, ctx)
   }
 
   if (head === 'runs') {

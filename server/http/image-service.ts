@@ -2,8 +2,25 @@
 // functions (the same ones the CLI uses), so there is one implementation of each verb;
 // this interface only names the shape the HTTP layer relies on.
 
+import type { BuildEvent } from '../../web/build/builder.js'
+import type { BuildContext } from '../../web/build/context.js'
+import type { ParsedDockerfile } from '../../web/build/dockerfile.js'
 import type { Platform } from '../../web/oci/platform.js'
-import type { RunImage } from '../../web/runtimes/runtime.js'
+import type { Run, RunImage, Runtime } from '../../web/runtimes/runtime.js'
+
+export interface ServiceBuildOptions {
+  dockerfile: ParsedDockerfile
+  context: BuildContext
+  tags: readonly string[]
+  buildArgs: ReadonlyMap<string, string>
+  target?: string
+  platform?: Platform
+  noCache: boolean
+  /** Where RUN steps run. */
+  runtime: Runtime
+  onEvent(e: BuildEvent): void
+  onRun(run: Run): void
+}
 
 export interface PullOptions {
   platform?: string
@@ -33,6 +50,8 @@ export interface ImageService {
    * ask; undefined when the store lacks the blob. Optional: without it browsers fetch whole layers.
    */
   layerIndex?(digest: string): Promise<{ path: string; size: number } | undefined>
+  /** Builds an image into the store (`boxplay build`'s engine); optional: without it POST /api/builds is 501. */
+  build?(options: ServiceBuildOptions): Promise<{ digest: string; names: string[]; cached: number; steps: number }>
   /** A file's content by sha256 hex, from layers indexed so far; undefined when unknown. */
   content?(hex: string): Promise<{ path: string; size: number } | undefined>
 }

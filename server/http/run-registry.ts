@@ -155,10 +155,9 @@ export class RunRegistry {
     return runtime
   }
 
-  async create(req: CreateRunRequest): Promise<ServedRun> {
+  /** Refuses new work when the server is closing or its runs are at the cap. */
+  private checkRoom(): void {
     if (this.closed) throw new HttpError(503, 'the server is shutting down: no new runs')
-    const runtime = this.runtime(req.runtime)
-    // Reserve the slot before the slow part, so a burst of requests cannot overshoot the limit.
     if (this.running >= this.limits.maxRuns) {
       throw new HttpError(
         429,
@@ -166,6 +165,31 @@ export class RunRegistry {
         { 'Retry-After': '1' },
       )
     }
+  }
+
+  /**
+   * Takes a run the server made itself (a build: build-run.ts) under the same cap and records
+   * as the runs it starts, so it is listed, attached to and killed on shutdown like them.
+   */
+  adopt(make: () => Run, what: { runtime: string; image: string; platform: string }): ServedRun {
+    this.checkRoom()
+    const run = make()
+    const served = new ServedRun(run, what.runtime, what.image, what.platform, undefined, this.limits.maxOutputBytes)
+    this.runs.set(served.id, served)
+    const timer = setTimeout(() => run.kill('SIGKILL'), this.limits.maxRunMs + 5000)
+    timer.unref()
+    void run.exit.finally(() => {
+      clearTimeout(timer)
+      this.forgetOld()
+    })
+    return served
+  }
+
+  async create(req: CreateRunRequest): Promise<ServedRun> {
+    if (this.closed) throw new HttpError(503, 'the server is shutting down: no new runs')
+    const runtime = this.runtime(req.runtime)
+    // Reserve the slot before the slow part, so a burst of requests cannot overshoot the limit.
+    this.checkRoom()
     this.starting++
     try {
       const availability = await runtime.available()

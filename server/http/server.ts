@@ -34,6 +34,8 @@ export interface ServeOptions {
   maxRunMs?: number
   maxBodyBytes?: number
   maxUploadBytes?: number
+  /** Largest build context POST /api/builds takes (it is read into memory). */
+  maxContextBytes?: number
   log?: (message: string) => void
 }
 
@@ -56,6 +58,7 @@ export const DEFAULTS = {
   maxRunMs: 30 * 60_000,
   maxBodyBytes: 64 * 1024,
   maxUploadBytes: 4 * 1024 ** 3,
+  maxContextBytes: 256 * 1024 ** 2,
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
@@ -80,6 +83,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     allowOrigin: options.allowOrigin,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
     maxUploadBytes: options.maxUploadBytes ?? DEFAULTS.maxUploadBytes,
+    maxContextBytes: options.maxContextBytes ?? DEFAULTS.maxContextBytes,
   }
   let port = 0
   const wss = new WebSocketServer({ noServer: true, ...wsOptions })

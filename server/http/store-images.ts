@@ -88,6 +88,10 @@ export function storeImages(store: Store, verbs: StoreVerbs = defaultVerbs): Ima
       await store.removeNames([name])
     },
     runImage: (name, platform) => store.runImage(name, platform),
+    async build(options) {
+      const { buildParsed } = await import('../build/build.js')
+      return buildParsed(store, options)
+    },
     manifest: (refOrDigest) => store.contentSource().manifest(refOrDigest),
     async blobFile(digest) {
       if (!store.hasBlob(digest)) return undefined

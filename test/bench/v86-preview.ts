@@ -24,7 +24,7 @@ export async function benchV86Preview(loads = 15): Promise<AnyRow[]> {
     const samples: number[] = []
     for (let i = 0; i < loads; i++) {
       const ttfb = await page.evaluate(async (n) => {
-        const frame = document.querySelector('boxplay-app')!.shadowRoot!.querySelector('bp-ports-panel')!.shadowRoot!.querySelector('iframe')!
+        const frame = document.querySelector('boxplay-app')!.shadowRoot!.querySelector('bp-ports-tab')!.shadowRoot!.querySelector('bp-ports-panel')!.shadowRoot!.querySelector('iframe')!
         const url = new URL(frame.src)
         url.search = `?n=${n}`
         await new Promise<void>((resolve) => {

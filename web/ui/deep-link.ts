@@ -1,6 +1,7 @@
 // Shareable deep links: `/?image=busybox&runtime=v86&cmd=uname%20-a` opens that image in that
 // runtime and runs that command; `compare=v86,wasi,native` opens the compare view instead.
 // `cmd` replaces the image's Cmd, like arguments after the image in `docker run`.
+// `build=STARTER` opens the Build tab on that starter Dockerfile (build-starters.ts) instead.
 
 export type RuntimeId = 'v86' | 'wasi' | 'native'
 export const RUNTIME_IDS: readonly RuntimeId[] = ['v86', 'wasi', 'native']
@@ -10,6 +11,8 @@ export interface DeepLink {
   runtime?: RuntimeId
   cmd?: string[]
   compare?: RuntimeId[]
+  /** A starter id: open the Build tab on it. */
+  build?: string
 }
 
 function runtimeId(text: string | null): RuntimeId | undefined {
@@ -30,6 +33,8 @@ export function parseDeepLink(search: string): DeepLink {
     const ids = compare.split(',').map((s) => runtimeId(s.trim())).filter((r): r is RuntimeId => r !== undefined)
     link.compare = ids.length ? [...new Set(ids)] : [...RUNTIME_IDS]
   }
+  const build = q.get('build')?.trim()
+  if (build !== undefined && /^[a-z0-9-]{1,40}$/.test(build)) link.build = build
   return link
 }
 
@@ -39,6 +44,7 @@ export function formatDeepLink(link: DeepLink): string {
   if (link.runtime) q.set('runtime', link.runtime)
   if (link.cmd?.length) q.set('cmd', joinCommand(link.cmd))
   if (link.compare) q.set('compare', link.compare.join(','))
+  if (link.build) q.set('build', link.build)
   const s = q.toString().replace(/\+/g, '%20')
   return s ? `?${s}` : ''
 }

@@ -8,7 +8,8 @@ import { LayoutSource, ServerSource, type Progress } from '../runtimes/remote/so
 import { openArchive } from './dropped-archive.js'
 import type { PageEnv } from './page-env.js'
 
-export type ImageOrigin = 'store' | 'bundled' | 'dropped'
+/** Where an image is: the server's store, the static site's layout, or only in this page (dropped in, or built here). */
+export type ImageOrigin = 'store' | 'bundled' | 'dropped' | 'built'
 
 export interface CatalogEntry {
   name: string
@@ -43,13 +44,14 @@ export class ImageCatalog {
   private report: Progress = (p) => this.progress(p)
 
   async refresh(): Promise<void> {
-    const dropped = this.entries.filter((e) => e.origin === 'dropped')
+    const dropped = this.entries.filter((e) => e.origin === 'dropped' || e.origin === 'built')
     if (this.env.mode === 'served' && this.env.authorized) {
       const res = await fetch(`${this.base}/api/images?brief`, { credentials: 'same-origin', cache: 'no-store' })
       if (!res.ok) throw new Error(`the server could not list its images: ${((await res.json()) as { error?: string }).error ?? res.status}`)
       const source = new ServerSource(this.base, { onProgress: this.report })
       const names = ((await res.json()) as unknown[]).map(nameOf).filter((n): n is string => n !== undefined)
-      this.entries = [...names.map((name) => ({ name, origin: 'store' as const, source })), ...dropped]
+      // A name the server now has (an image built or loaded there) means the server's image.
+      this.entries = [...names.map((name) => ({ name, origin: 'store' as const, source })), ...dropped.filter((e) => !names.includes(e.name))]
     } else {
       // Relative to the page, so the static site works from any path on its host.
       const source = new LayoutSource(this.base ? `${this.base}/images` : new URL('images', document.baseURI).href.replace(/\/$/, ''), { onProgress: this.report })
@@ -74,6 +76,11 @@ export class ImageCatalog {
       throw new Error(`there is no image ${name} here (images: ${known})`)
     }
     return resolveImage(entry.source, entry.name, platform)
+  }
+
+  /** An image built in this page (page-build.ts), under `name`, replacing one of that name. */
+  addBuilt(name: string, source: ContentSource): void {
+    this.entries = [...this.entries.filter((e) => e.name !== name), { name, origin: 'built', source }]
   }
 
   async addArchive(file: File): Promise<string[]> {

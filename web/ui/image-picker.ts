@@ -68,7 +68,7 @@ export class ImagePicker extends LitElement {
   override render() {
     const groups = new Map<string, PickerEntry[]>()
     for (const e of this.entries) groups.set(e.origin, [...(groups.get(e.origin) ?? []), e])
-    const titles: Record<string, string> = { store: 'In the server’s store', bundled: 'Bundled', dropped: 'Dropped in' }
+    const titles: Record<string, string> = { store: 'In the server’s store', bundled: 'Bundled', dropped: 'Dropped in', built: 'Built in this page' }
     return html`
       <div>
         <label for="image">Image</label>

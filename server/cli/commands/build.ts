@@ -5,7 +5,7 @@ import type { Runtime } from '../../../web/runtimes/runtime.js'
 export const command: Command = {
   name: 'build',
   summary: 'build an image from a Dockerfile; each RUN runs in a native container or the v86 VM',
-  usage: '[-t NAME:TAG]… [-f FILE] [--build-arg K=V]… [--target STAGE] [--platform P] [--runtime native|v86] [--no-cache] [--progress plain|tty] CONTEXT',
+  usage: '[-t NAME:TAG]… [-f FILE] [--build-arg K=V]… [--target STAGE] [--platform P] [--runtime native|v86] [--no-cache] [--progress plain|tty|auto] CONTEXT',
   description: [
     'As `docker build`: one line per step, CACHED for a step taken from the build cache, the time',
     'of each step, then the image digest and its names. RUN steps have no network. The cache key',
@@ -22,7 +22,7 @@ export const command: Command = {
     { name: 'platform', value: true, placeholder: 'P', description: 'the platform to build for (default: the base image\'s)' },
     { name: 'runtime', short: 'r', value: true, placeholder: 'R', description: 'where RUN steps run: native or v86 (same digests)' },
     { name: 'no-cache', description: 'run every step, ignoring the build cache' },
-    { name: 'progress', value: true, placeholder: 'plain|tty', description: 'output style (plain: one line per event)' },
+    { name: 'progress', value: true, placeholder: 'plain|tty|auto', description: 'output style: plain (one line per event), tty (a live view, plain when not a terminal); default auto, tty on a terminal' },
     { name: 'quiet', short: 'q', description: 'print only the image digest' },
   ],
   positionals: { min: 1, max: 1, names: 'the build CONTEXT directory' },
@@ -34,8 +34,8 @@ export const command: Command = {
     const kind = parseRuntimeKind(stringOption(args, 'runtime') ?? 'native')
     if (kind === 'wasi') throw new UsageError('--runtime wasi: RUN steps need a Linux shell; use native or v86', 'build')
     if (kind === 'v86') (await import('../../v86/node-assets.js')).tuneV8ForV86()
-    const progress = stringOption(args, 'progress') ?? 'plain'
-    if (progress !== 'plain' && progress !== 'tty' && progress !== 'auto') throw new UsageError(`--progress takes plain or tty, not ${progress}`, 'build')
+    const progress = stringOption(args, 'progress') ?? 'auto'
+    if (progress !== 'plain' && progress !== 'tty' && progress !== 'auto') throw new UsageError(`--progress takes plain, tty or auto, not ${progress}`, 'build')
     const buildArgs = new Map<string, string>()
     for (const a of listOption(args, 'build-arg')) {
       const eq = a.indexOf('=')
@@ -62,8 +62,11 @@ export const command: Command = {
     const quiet = flag(args, 'quiet')
     const out = ctx.stderr
     const started = Date.now()
-    const stepText = new Map<number, string>()
-    const decoder = new TextDecoder()
+    const { BuildLog } = await import('../../../web/build/build-log.js')
+    // tty (and auto) redraw a live view when the log goes to a terminal, else plain lines.
+    const live = progress !== 'plain' && out.isTTY === true && !quiet ? new (await import('../../build/tty-progress.js')).TtyProgress(out) : undefined
+    const plain = new BuildLog((line) => out.write(`${line}\n`))
+    const log = live ?? plain
     let result
     try {
       result = await buildImage(store, {
@@ -76,17 +79,11 @@ export const command: Command = {
         runtime,
         noCache: flag(args, 'no-cache'),
         onEvent: (e) => {
-          if (quiet) return
-          if (e.type === 'step') {
-            stepText.set(e.n, e.text)
-            out.write(`#${e.n} [${e.stage}] ${e.text}\n`)
-          } else if (e.type === 'cached') out.write(`#${e.n} CACHED\n`)
-          else if (e.type === 'output') {
-            for (const line of decoder.decode(e.data).split('\n')) if (line !== '') out.write(`#${e.n} ${line}\n`)
-          } else out.write(`#${e.n} DONE ${(e.ms / 1000).toFixed(1)}s\n`)
+          if (!quiet) log.event(e)
         },
       })
     } catch (e) {
+      live?.failed()
       if (e instanceof DockerfileError) {
         ctx.stderr.write(`boxplay: ${e.message}\n`)
         return 1
@@ -97,8 +94,7 @@ export const command: Command = {
       ctx.stdout.write(`${result.digest}\n`)
       return 0
     }
-    out.write(`#${result.steps + 1} writing image ${result.digest} done (${result.cached} of ${result.steps} steps cached, ${((Date.now() - started) / 1000).toFixed(1)}s)\n`)
-    for (const name of result.names) out.write(`#${result.steps + 1} naming to ${name} done\n`)
+    log.done({ ...result, ms: Date.now() - started })
     ctx.stdout.write(`${result.digest}\n`)
     if (kind === 'v86') {
       // The emulator keeps timers alive; the build is over, so leave once states are written.

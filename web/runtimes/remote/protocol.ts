@@ -23,6 +23,10 @@
 //   WS     /api/runs/ID/attach           the attach protocol below
 //   GET    /api/containers               the CLI's containers (server/containers/http.ts); GET,
 //                                        DELETE /api/containers/ID, POST …/ID/stop and …/ID/kill
+//   POST   /api/builds                   body: a build context tar (application/x-tar); query:
+//                                        t, dockerfile, build-arg, target, platform, runtime,
+//                                        no-cache → RunInfo (201) of the build, whose log is its
+//                                        output on the attach socket; exit facts: digest, names
 //
 // Attach (WebSocket): binary frames carry stdio, the first byte says which stream
 // (STDIN from the client; STDOUT/STDERR from the server), the rest are the bytes. Text frames
