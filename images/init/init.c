@@ -6,6 +6,7 @@
  *   boot -> mount devtmpfs, devpts, proc, sys, tmp and the (still empty) 9p filesystem,
  *           open the control UART (ttyS1), send 'R', wait for 'S'   <- saved states resume here
  *        -> move the kernel filesystems into the image's root, switch root into it
+ *        -> lo, and eth0 when the host gave a network; /etc/hosts from the host
  *        -> hostname, clock, user, env, cwd -> fork the command (tty or pipes)
  *        -> relay pipes/signals/resizes until the command exits -> flush, sync, send 'X'
  *
@@ -26,6 +27,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <linux/random.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -162,7 +169,7 @@ struct spec {
   int argc;
   char *env[MAX_LIST + 2];
   int envc;
-  const char *cwd, *user, *hostname, *seed, *identity, *home, *path;
+  const char *cwd, *user, *hostname, *seed, *identity, *home, *path, *network, *hosts;
   int tty, cols, rows, stdin_open;
   long long clock_ms;
 };
@@ -188,6 +195,8 @@ static void parse_spec(struct spec *s, unsigned char *p, size_t len) {
       case 'H': s->home = value; break;
       case 'h': s->hostname = value; break;
       case 'r': s->seed = value; break;
+      case 'n': s->network = value; break;
+      case 'o': s->hosts = value; break;
       case 'i': s->stdin_open = value[0] == '1'; break;
       case 'T': s->clock_ms = atoll(value); break;
       case 't': s->tty = sscanf(value, "%d %d", &s->cols, &s->rows) == 2; break;
@@ -282,6 +291,152 @@ static int enter_image(void) {
     return -1;
   }
   return 0;
+}
+
+/* ---------- network ---------- */
+
+static int ifreq_for(struct ifreq *ifr, const char *name) {
+  memset(ifr, 0, sizeof *ifr);
+  snprintf(ifr->ifr_name, IFNAMSIZ, "%s", name);
+  return 0;
+}
+
+static int set_up(int sock, const char *name) {
+  struct ifreq ifr;
+  ifreq_for(&ifr, name);
+  if (ioctl(sock, SIOCGIFFLAGS, &ifr) != 0) return -1;
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  return ioctl(sock, SIOCSIFFLAGS, &ifr);
+}
+
+static int set_inet(int sock, unsigned long request, const char *name, struct in_addr addr) {
+  struct ifreq ifr;
+  ifreq_for(&ifr, name);
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr = addr};
+  memcpy(&ifr.ifr_addr, &sin, sizeof sin);
+  return ioctl(sock, request, &ifr);
+}
+
+/*
+ * The machine state is saved before any run, so every restored guest starts with eth0 down and
+ * the MAC v86 drew at that boot: the host's switch gives each guest its own MAC and address
+ * here, after the restore. spec 'n': "ADDRESS PREFIX GATEWAY|- MAC". lo comes up always, as in
+ * a container with --network none.
+ */
+static int configure_network(const char *network) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) {
+    failf("boxplay-init: no IPv4 sockets in this kernel: %s", strerror(errno));
+    return -1;
+  }
+  int rc = -1;
+  if (set_up(sock, "lo") != 0) {
+    failf("boxplay-init: cannot bring up lo: %s", strerror(errno));
+    goto out;
+  }
+  if (!network) {
+    rc = 0;
+    goto out;
+  }
+  char addr_text[32], gw_text[32], mac_text[32];
+  int prefix;
+  unsigned int mac[6];
+  struct in_addr addr, gw = {0};
+  if (sscanf(network, "%31s %d %31s %31s", addr_text, &prefix, gw_text, mac_text) != 4 || prefix < 1 || prefix > 32 ||
+      inet_pton(AF_INET, addr_text, &addr) != 1 || (strcmp(gw_text, "-") != 0 && inet_pton(AF_INET, gw_text, &gw) != 1) ||
+      sscanf(mac_text, "%x:%x:%x:%x:%x:%x", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4], &mac[5]) != 6) {
+    failf("boxplay-init: bad network in the spec: %s", network);
+    goto out;
+  }
+  struct ifreq ifr;
+  ifreq_for(&ifr, "eth0");
+  ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+  for (int i = 0; i < 6; i++) ifr.ifr_hwaddr.sa_data[i] = (char)mac[i];
+  if (ioctl(sock, SIOCSIFHWADDR, &ifr) != 0) {
+    failf("boxplay-init: cannot set eth0's MAC address (is the NIC there?): %s", strerror(errno));
+    goto out;
+  }
+  struct in_addr mask = {.s_addr = htonl(prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> prefix))};
+  if (set_inet(sock, SIOCSIFADDR, "eth0", addr) != 0 || set_inet(sock, SIOCSIFNETMASK, "eth0", mask) != 0 ||
+      set_up(sock, "eth0") != 0) {
+    failf("boxplay-init: cannot configure eth0 as %s/%d: %s", addr_text, prefix, strerror(errno));
+    goto out;
+  }
+  if (gw.s_addr) {
+    struct rtentry rt;
+    memset(&rt, 0, sizeof rt);
+    struct sockaddr_in any = {.sin_family = AF_INET}, via = {.sin_family = AF_INET, .sin_addr = gw};
+    memcpy(&rt.rt_dst, &any, sizeof any);
+    memcpy(&rt.rt_genmask, &any, sizeof any);
+    memcpy(&rt.rt_gateway, &via, sizeof via);
+    rt.rt_flags = RTF_UP | RTF_GATEWAY;
+    if (ioctl(sock, SIOCADDRT, &rt) != 0) {
+      failf("boxplay-init: cannot route through %s: %s", gw_text, strerror(errno));
+      goto out;
+    }
+  }
+  rc = 0;
+out:
+  close(sock);
+  return rc;
+}
+
+/* The hosts file lives in the initramfs and is bind-mounted over the image's /etc/hosts, as
+   Docker does: the image is not changed, and init keeps it open to rewrite it when the host
+   sends a new one (frame 'N', when guests join or leave the network). */
+static int hosts_fd = -1;
+
+static void write_hosts(const char *text, size_t len) {
+  if (hosts_fd < 0) return;
+  if (ftruncate(hosts_fd, 0) != 0) return;
+  size_t at = 0;
+  while (at < len) {
+    ssize_t n = pwrite(hosts_fd, text + at, len - at, (off_t)at);
+    if (n <= 0 && errno != EINTR) return;
+    if (n > 0) at += (size_t)n;
+  }
+}
+
+static int install_hosts(const char *text) {
+  hosts_fd = open("/boxplay-hosts", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (hosts_fd < 0) {
+    failf("boxplay-init: cannot write the hosts file: %s", strerror(errno));
+    return -1;
+  }
+  write_hosts(text, strlen(text));
+  const char *target = NEWROOT "/etc/hosts";
+  if (mount("/boxplay-hosts", target, NULL, MS_BIND, NULL) == 0) return 0;
+  /* An image without /etc/hosts gets an empty one to mount over. */
+  int made = errno == ENOENT && mkdir_p(NEWROOT "/etc", 0755) == 0;
+  int fd = made ? open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) : -1;
+  if (fd >= 0) close(fd);
+  if (fd < 0 || mount("/boxplay-hosts", target, NULL, MS_BIND, NULL) != 0) {
+    failf("boxplay-init: cannot mount the hosts file on /etc/hosts: %s", strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+/* 'L' -> 'P': the TCP sockets listening now, "ADDRESS:PORT" space-separated, read from
+   /proc/net/tcp (the image's /proc once the command runs), so the host can show the ports a
+   run serves without guessing. */
+static void report_listening(void) {
+  char out[2048] = "", line[512];
+  size_t used = 0;
+  FILE *f = fopen("/proc/net/tcp", "r");
+  while (f && fgets(line, sizeof line, f)) {
+    unsigned int ip, port, state;
+    if (sscanf(line, " %*d: %8x:%4x %*8x:%*4x %2x", &ip, &port, &state) != 3 || state != 0x0A) continue;
+    /* /proc prints the address as the host-order view of a network-order word. */
+    struct in_addr a = {.s_addr = ip};
+    char entry[40];
+    int n = snprintf(entry, sizeof entry, "%s%s:%u", used ? " " : "", inet_ntoa(a), port);
+    if (n < 0 || used + (size_t)n >= sizeof out) break;
+    memcpy(out + used, entry, (size_t)n + 1);
+    used += (size_t)n;
+  }
+  if (f) fclose(f);
+  send_fields('P', out, NULL);
 }
 
 /* ---------- user ---------- */
@@ -560,6 +715,10 @@ static int run(struct spec *s, struct identity *id, struct reader *r) {
         else ack_stdin(len); /* nobody reads stdin any more: dropped, but the host may go on */
       } else if (type == 'Z') {
         in_eof = 1;
+      } else if (type == 'N') {
+        write_hosts((const char *)payload, len);
+      } else if (type == 'L') {
+        report_listening();
       }
       free(payload);
     }
@@ -702,6 +861,8 @@ int main(void) {
     failf("boxplay-init: the spec has no command to run");
     give_up();
   }
+  if (configure_network(s.network) != 0) give_up();
+  if (s.hosts && install_hosts(s.hosts) != 0) give_up();
   if (enter_image() != 0) give_up();
   sethostname(s.hostname, strlen(s.hostname));
   struct identity id;

@@ -14,6 +14,7 @@
  *   'A' stdin ack: "<n>\0": n bytes of 'D' payload were passed on (or dropped); the host keeps
  *                 at most a window of unacknowledged stdin in flight, because the guest tty
  *                 drops what it cannot buffer (the serial line has no flow control).
+ *   'P' ports:    "<ADDRESS:PORT ADDRESS:PORT …>\0": the TCP sockets listening, the answer to 'L'.
  *   'X' exit:     "<wait status>\0" of the command, after its output has been flushed.
  *
  * Host -> guest
@@ -27,9 +28,14 @@
  *                     the image's /etc/passwd and /etc/group (init resolves 'u' itself without)
  *                 'p' the command's path, found by the host in the image along PATH (absent:
  *                     init lets execvp search)
+ *                 'n' network: "ADDRESS PREFIX GATEWAY|- MAC", e.g. "10.86.0.2 24 10.86.0.1
+ *                     02:b0:0a:56:00:02": eth0 gets them (absent: only lo comes up)
+ *                 'o' the whole /etc/hosts text, bind-mounted over the image's /etc/hosts
  *   'W' resize:   "cols rows"
  *   'K' signal:   "<signal number>" for the command's process group
  *   'D' stdin bytes (pipe mode)   'Z' stdin EOF (pipe mode)
+ *   'L' list:     asks for a 'P' frame (the host polls while someone looks at the ports).
+ *   'N' hosts:    a new /etc/hosts text (members of the guest's network came or went)
  */
 #ifndef BOXPLAY_PROTOCOL_H
 #define BOXPLAY_PROTOCOL_H

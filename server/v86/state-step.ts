@@ -1,6 +1,7 @@
 // Build step: the files the v86 runtime needs beside the kernel, in dist/guest so the static
 // site ships them too: SeaBIOS, and a machine state saved with init waiting (default memory),
-// so the first run already restores in a fraction of a second instead of booting.
+// so the first run already restores in a fraction of a second instead of booting (and one
+// with a NIC for networked runs).
 
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -31,10 +32,15 @@ export const guestStateStep: BuildStep = {
     rmSync(states, { recursive: true, force: true }) // states of an older kernel are dead weight
     mkdirSync(states, { recursive: true })
     const assets = nodeV86Assets({ guestDir: guest, cacheDir: join(ctx.cacheDir, 'unused') })
-    ctx.log('booting the guest once to save its state')
-    const { key, saved } = await prepareState(assets, DEFAULT_MEMORY_BYTES)
-    await writeState(states, key, saved, 'gzip')
-    writeFileSync(join(states, 'index.json'), JSON.stringify({ states: [key] }, null, 2) + '\n')
-    ctx.log(`saved ${key} (kernel ${saved.release})`)
+    const keys: string[] = []
+    // One state without a NIC (runs without a network) and one with (networked runs).
+    for (const nic of [false, true]) {
+      ctx.log(`booting the guest once to save its state${nic ? ' with a NIC' : ''}`)
+      const { key, saved } = await prepareState(assets, DEFAULT_MEMORY_BYTES, undefined, nic)
+      await writeState(states, key, saved, 'gzip')
+      keys.push(key)
+      ctx.log(`saved ${key} (kernel ${saved.release})`)
+    }
+    writeFileSync(join(states, 'index.json'), JSON.stringify({ states: keys }, null, 2) + '\n')
   },
 }

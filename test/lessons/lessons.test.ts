@@ -100,7 +100,7 @@ describe('the shipped lessons, served at /lessons/ by boxplay serve', () => {
     expect(res.status).toBe(200)
     const html = await res.text()
     const pages = readdirSync(join(ROOT, 'web', 'lessons')).filter((f) => f.endsWith('.html') && f !== 'index.html')
-    expect(pages.length).toBe(5)
+    expect(pages.length).toBe(6)
     for (const p of pages) {
       expect(html).toContain(`./${p}`)
       expect((await fetch(`${boxplay.server.origin}/lessons/${p}`)).status).toBe(200)
@@ -137,6 +137,14 @@ describe('the shipped lessons, served at /lessons/ by boxplay serve', () => {
     const r = await complete('wasi')
     expectCompleted('wasi', r)
     expect(r.text).toMatch(/Name:\s+hello/)
+  }, 240_000)
+
+  test('6. networking: lo only in the VM without a card, httpd over lo in the VM and in the container, its namespace', async () => {
+    const r = await complete('networking')
+    expectCompleted('networking', r)
+    expect(r.events.map((e) => e.detail.runtime).filter(Boolean)).toEqual(['v86', 'v86', 'v86', 'native', 'native'])
+    expect(r.text).toContain('hello from the container')
+    expect(r.text).toMatch(/net:\[\d+\]/)
   }, 240_000)
 
   test('on a static host that cannot send COOP/COEP, coi-sw.js beside the lessons isolates them and wasi runs', async () => {

@@ -112,6 +112,7 @@ describe.runIf(root)('boxplay network (root)', () => {
     expect(await boxplay('run', '--runtime', 'native', '-p', '80/udp', 'busybox', 'true')).toMatchObject({ code: 125, stderr: expect.stringMatching(/udp ports are not supported yet/) })
     expect(await boxplay('run', '--runtime', 'native', '-p', 'x:y', 'busybox', 'true')).toMatchObject({ code: 125, stderr: expect.stringMatching(/give \[IP:\]HOST_PORT:CONTAINER_PORT/) })
     expect(await boxplay('run', '--runtime', 'native', '--network', 'ghost', 'busybox', 'true')).toMatchObject({ code: 125, stderr: expect.stringMatching(/network ghost not found/) })
-    expect(await boxplay('run', '--runtime', 'v86', '-p', '8080:80', 'busybox', 'true')).toMatchObject({ code: 125, stderr: expect.stringMatching(/-p are not supported yet by the v86 runtime: use --runtime native/) })
+    // v86 publishes ports (test/net-v86/cli-publish.test.ts) but joins no named network yet.
+    expect(await boxplay('run', '--runtime', 'v86', '--network', 'bridge', 'busybox', 'true')).toMatchObject({ code: 125, stderr: expect.stringMatching(/--network and --network-alias are not supported yet by the v86 runtime: use --runtime native/) })
   })
 })

@@ -146,6 +146,16 @@ export interface Run {
   readonly timings: readonly Phase[]
   /** Facts a comparison shows: kernel release, PID 1, hostname, memory peak … as known. */
   readonly facts: Readonly<Record<string, string | number>>
+  /** The TCP ports the program listens on now (runtimes that can tell; v86 asks its init). */
+  listening?(): Promise<ListeningPort[]>
+}
+
+/** A TCP port a run's program listens on, as the run's own network stack sees it. */
+export interface ListeningPort {
+  /** The local address bound: 0.0.0.0 for every interface, 127.0.0.1 for the guest alone. */
+  address: string
+  port: number
+  protocol: 'tcp'
 }
 
 export type Availability = { ok: true } | { ok: false; reason: string }

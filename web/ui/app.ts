@@ -13,6 +13,7 @@ import { ImageCatalog } from './image-catalog.js'
 import { detectEnv } from './page-env.js'
 import { PANELS } from './panels.js'
 import { PlaygroundSession, message } from './playground-session.js'
+import { ensurePreviewWorker, startPreviewBridge } from './preview-bridge.js'
 import { loadRuntimes, pendingChoice } from './runtime-choices.js'
 import type { SampleRequest } from './first-steps.js'
 import type { PanelActions } from './session-element.js'
@@ -61,6 +62,12 @@ export class PlaygroundApp extends LitElement {
   private readonly onChange = (): void => this.requestUpdate()
 
   override firstUpdated(): void {
+    // The Ports panel's previews: the service worker asks this page, which asks the guest.
+    startPreviewBridge((id) => {
+      const address = this.session.lanAddress(id)
+      return address ? { lan: this.session.lan, address } : undefined
+    })
+    ensurePreviewWorker(new URL('./coi-sw.js', document.baseURI)).catch((e: unknown) => console.info(`no preview worker: ${message(e)}`))
     void this.init()
   }
 

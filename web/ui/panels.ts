@@ -6,6 +6,7 @@ import './build-panel.js'
 import './compare-panel.js'
 import './containers-tab.js'
 import './files-tab.js'
+import './ports-tab.js'
 import './terminal-panel.js'
 
 export interface PanelDef {
@@ -24,4 +25,5 @@ export const PANELS: readonly PanelDef[] = [
   { id: 'files', label: 'Files', tag: unsafeStatic('bp-files-tab') },
   { id: 'build', label: 'Build', tag: unsafeStatic('bp-build-panel') },
   { id: 'containers', label: 'Containers', tag: unsafeStatic('bp-containers-tab') },
+  { id: 'ports', label: 'Ports', tag: unsafeStatic('bp-ports-tab') },
 ]

@@ -12,6 +12,8 @@ import { BrowserStore } from '../store/browser-store.js'
 import type { ContainerRecord } from '../store/container-store.js'
 import { parsePlatform } from '../oci/platform.js'
 import { containerImage, createContainer, keepImageCopy, resumeContainer, settleOrphans, type SaveReport } from './container-session.js'
+import type { V86RunNetwork } from '../runtimes/v86/network.js'
+import { Lan } from '../net/lan.js'
 import { RUNTIME_IDS, formatDeepLink, splitCommand, type RuntimeId } from './deep-link.js'
 import type { ImageCatalog } from './image-catalog.js'
 import type { PageEnv } from './page-env.js'
@@ -46,6 +48,8 @@ function storeCap(): { maxBytes?: number } {
   const cap = Number(globalThis.localStorage?.getItem('boxplay.storeMaxBytes') ?? '')
   return Number.isSafeInteger(cap) && cap > 0 ? { maxBytes: cap } : {}
 }
+/** The v86 runtime takes a LAN to join beside the spec (web/runtimes/v86/network.ts). */
+type NetworkedRuntime = { start(spec: RunSpec, network: V86RunNetwork): Promise<Run> }
 
 export function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
@@ -81,6 +85,13 @@ export class PlaygroundSession extends EventTarget {
   /** The kept container the terminal runs (`&container=`): its image, runtime and files. */
   attached: string | undefined
 
+  /** The run Stop stops (also the one the Ports panel shows), and whether it is on the page's LAN. */
+  held: { run: Run; onLan: boolean } | undefined
+  /** v86 guests join the page's LAN, so the Ports panel can preview what they serve. */
+  readonly lan = new Lan({ name: 'playground' })
+  private readonly lanAddresses = new Map<string, string>()
+  private guests = 0
+
   private run: Run | undefined
   private generation = 0
 
@@ -111,6 +122,13 @@ export class PlaygroundSession extends EventTarget {
   /** The run Stop stops. */
   hold(run: Run): void {
     this.run = run
+    this.held = { run, onLan: this.lanAddresses.has(run.id) }
+    this.changed()
+  }
+
+  /** Where a run of this page is on the LAN, for the preview (web/ui/preview-bridge.ts). */
+  lanAddress(runId: string): string | undefined {
+    return this.lanAddresses.get(runId)
   }
 
   stop(): void {
@@ -190,7 +208,15 @@ export class PlaygroundSession extends EventTarget {
     this.update({ progress: { label: `Fetching ${this.imageName} (${formatPlatform(fit.platform)})…`, loaded: 0 } })
     const image = await this.catalog!.resolve(this.imageName!, fit.platform)
     this.update({ progress: { label: STARTING[choice.id], loaded: 0 } })
-    const run = await choice.runtime!.start({ image, ...spec })
+    // v86 guests keep the hostname "boxplay"; on the LAN they are vm1, vm2, …
+    const network = choice.id === 'v86' ? { lan: this.lan, name: `vm${++this.guests}` } : undefined
+    const run = network
+      ? await (choice.runtime as unknown as NetworkedRuntime).start({ image, hostname: 'boxplay', ...spec }, network)
+      : await choice.runtime!.start({ image, ...spec })
+    if (network) {
+      this.lanAddresses.set(run.id, this.lan.lookup(network.name) ?? '')
+      void run.exit.then(() => this.lanAddresses.delete(run.id))
+    }
     return { run, image }
   }
 

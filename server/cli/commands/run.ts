@@ -47,7 +47,7 @@ export const command: Command = {
     // Networks (server/net/): native runs only.
     { name: 'network', value: true, placeholder: 'NET', description: 'none (only loopback, the default), bridge, or a network from boxplay network create (native)' },
     { name: 'network-alias', value: true, repeat: true, placeholder: 'A', description: 'another name the container answers to on its network (native)' },
-    { name: 'publish', short: 'p', value: true, repeat: true, placeholder: '[IP:]HOST:PORT', description: 'forward a host port (on 127.0.0.1 unless IP is given) to a container port, tcp (native)' },
+    { name: 'publish', short: 'p', value: true, repeat: true, placeholder: '[IP:]HOST:PORT', description: 'forward a host port (on 127.0.0.1 unless IP is given) to a container port, tcp (native, v86)' },
   ],
   positionals: { min: 1, names: 'an IMAGE (or a FILE.wasm) to run' },
   optionsEndAfter: 2,
@@ -113,6 +113,8 @@ export const command: Command = {
     const detach = flag(args, 'detach')
     const name = stringOption(args, 'name')
     if (detach || name !== undefined) {
+      // v86's published ports are listeners in this process, not in the container's monitor.
+      if (runtime.kind === 'v86' && spec.network?.ports?.length) throw new UsageError('-p for a v86 run does not work with -d or --name yet: run it in the foreground', 'run')
       // The sockets would live in this process, not in the container's monitor.
       if (listOption(args, 'tcplisten').length > 0) throw new UsageError('--tcplisten does not work with -d or --name yet: run the server in the foreground', 'run')
       if (isWasmFile(imageArg)) throw new UsageError(`a bare ${imageArg} cannot become a container: load it as an image first`, 'run')
@@ -130,7 +132,11 @@ export const command: Command = {
       return code
     }
 
-    const run = await runtime.start(await withTcpListeners(ctx, args, runtime, spec))
+    // v86: -p gives the guest a NIC on a LAN of its own and forwards the ports (server/v86/publish.ts).
+    const v86Ports = runtime.kind === 'v86' ? spec.network?.ports : undefined
+    const run = v86Ports?.length
+      ? await (await import('../../v86/publish.js')).startPublished(runtime as import('../../../web/runtimes/v86/runtime.js').V86Runtime, spec, v86Ports)
+      : await runtime.start(await withTcpListeners(ctx, args, runtime, spec))
     const status = await attach(ctx, run, { interactive, tty: tty && stdin.isTTY === true })
     if (status.reason !== 'exited' && status.reason !== 'signaled') {
       ctx.stderr.write(`boxplay: ${status.message ?? `the run ended: ${status.reason}`}\n`)
@@ -151,8 +157,11 @@ async function networkOf(args: ParsedArgs, runtime: Runtime): Promise<Pick<RunSp
   const aliases = listOption(args, 'network-alias')
   const published = listOption(args, 'publish')
   if (name === undefined && aliases.length === 0 && published.length === 0) return {}
-  if (runtime.kind !== 'native') {
-    throw new UsageError(`--network, --network-alias and -p are not supported yet by the ${runtime.kind} runtime: use --runtime native`, 'run')
+  // v86 publishes ports into a LAN of its own (server/v86/publish.ts); it joins no named network yet.
+  const v86PortsOnly = runtime.kind === 'v86' && name === undefined && aliases.length === 0
+  if (runtime.kind !== 'native' && !v86PortsOnly) {
+    const what = runtime.kind === 'v86' ? '--network and --network-alias are' : '--network, --network-alias and -p are'
+    throw new UsageError(`${what} not supported yet by the ${runtime.kind} runtime: use --runtime native`, 'run')
   }
   const { parsePublish } = await import('../../net/publish.js')
   return { network: { ...(name !== undefined ? { name } : {}), ...(aliases.length ? { aliases } : {}), ...(published.length ? { ports: published.map(parsePublish) } : {}) } }

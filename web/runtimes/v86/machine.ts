@@ -22,13 +22,21 @@ const VGA_MEMORY_BYTES = 256 * 1024
 /** Machine settings a saved state depends on besides kernel and memory (part of its key). */
 export const MACHINE_PROFILE = `${KERNEL_CMDLINE}|vga=${VGA_MEMORY_BYTES}|uart1`
 
+/**
+ * A networked machine has a virtio-net NIC (v86's `net_device: virtio`); the others keep v86's
+ * default ne2k, which the guest kernel has no driver for, so they have only lo. The NIC is
+ * probed at boot, so each kind has its own saved state.
+ */
+const NIC_PROFILE = '|nic=virtio'
+
 /** The key of this machine's saved state: its kernel (init inside), memory and settings, v86. */
-export function machineStateKey(kernel: ArrayBuffer, memoryBytes: number): Promise<string> {
-  return stateKey(kernel, memoryBytes, MACHINE_PROFILE, V86_VERSION)
+export function machineStateKey(kernel: ArrayBuffer, memoryBytes: number, nic = false): Promise<string> {
+  return stateKey(kernel, memoryBytes, MACHINE_PROFILE + (nic ? NIC_PROFILE : ''), V86_VERSION)
 }
 
 /** The parts of v86's emulator object we use; `fs9p` is there at runtime but not in v86.d.ts. */
 export interface Emulator {
+  add_listener(event: 'net0-send', listener: (frame: Uint8Array) => void): void
   add_listener(event: string, listener: (value: number) => void): void
   serial_send_bytes(port: number, data: Uint8Array): void
   save_state(): Promise<ArrayBuffer>
@@ -37,6 +45,8 @@ export interface Emulator {
   stop(): Promise<void>
   destroy(): Promise<void>
   fs9p: V86Fs
+  /** v86's device bus; `net0-receive` puts an Ethernet frame into the guest's NIC. */
+  bus: { send(event: 'net0-receive', frame: Uint8Array): void }
   /** v86's internals, reached into only by enableJit and restoreFresh below. */
   v86: { cpu: V86Cpu }
 }
@@ -90,11 +100,13 @@ export interface MachineOptions {
   memoryBytes: number
   /** Restore this state instead of booting. */
   state?: ArrayBuffer
+  /** A virtio-net NIC (see NIC_PROFILE). */
+  nic?: boolean
 }
 
 /** Creates the emulator and resolves once it runs (booting, or resumed from `state`). */
 export async function startMachine(opts: MachineOptions): Promise<Emulator> {
-  const emulator = await createMachine(opts.assets, opts.memoryBytes, opts.state === undefined)
+  const emulator = await createMachine(opts.assets, opts.memoryBytes, opts.state === undefined, opts.nic === true)
   if (opts.state) {
     try {
       await restoreFresh(emulator, opts.state)
@@ -108,7 +120,7 @@ export async function startMachine(opts: MachineOptions): Promise<Emulator> {
 }
 
 /** A machine that has not run yet: with the kernel to boot, or empty for a state to restore. */
-export async function createMachine(assets: V86Assets, memoryBytes: number, withKernel: boolean): Promise<Emulator> {
+export async function createMachine(assets: V86Assets, memoryBytes: number, withKernel: boolean, nic = false): Promise<Emulator> {
   const [module, bios, kernel] = await Promise.all([
     assets.wasm(),
     assets.bios(),
@@ -126,6 +138,8 @@ export async function createMachine(assets: V86Assets, memoryBytes: number, with
         bios: { buffer: bios.slice(0) },
         ...(kernel ? { bzimage: { buffer: kernel.slice(0) }, cmdline: KERNEL_CMDLINE } : {}),
         filesystem: {},
+        // No relay_url: v86 creates no network adapter, and the frames go to our switch.
+        ...(nic ? { net_device: { type: 'virtio' } } : {}),
         uart1: true,
         // Started by hand: a state is restored first, where its errors can be caught (v86
         // restores `initial_state` from a timer, where a bad state is an unhandled rejection).

@@ -1,13 +1,19 @@
 // Boots the guest once, up to boxplay-init waiting for its spec, and saves the machine
-// there. The build ships such a state for the default memory size; runs restore it.
+// there. The build ships such states for the default memory size (with and without a NIC);
+// runs restore them.
 
 import type { SavedState, V86Assets } from './assets.js'
 import { machineStateKey, startMachine } from './machine.js'
 import { FrameReader, fields } from './protocol.js'
 
-export async function prepareState(assets: V86Assets, memoryBytes: number, timeoutMs = 120_000): Promise<{ key: string; saved: SavedState }> {
-  const key = await machineStateKey(await assets.kernel(), memoryBytes)
-  const emulator = await startMachine({ assets, memoryBytes })
+export async function prepareState(
+  assets: V86Assets,
+  memoryBytes: number,
+  timeoutMs = 120_000,
+  nic = false,
+): Promise<{ key: string; saved: SavedState }> {
+  const key = await machineStateKey(await assets.kernel(), memoryBytes, nic)
+  const emulator = await startMachine({ assets, memoryBytes, nic })
   try {
     let console = ''
     emulator.add_listener('serial0-output-byte', (b) => (console = (console + String.fromCharCode(b)).slice(-2000)))

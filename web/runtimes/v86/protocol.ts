@@ -5,8 +5,8 @@
 const HEADER = 5
 const MAX_PAYLOAD = 1 << 20
 
-export type GuestFrameType = 'R' | 'C' | 'O' | 'E' | 'F' | 'A' | 'X'
-export type HostFrameType = 'S' | 'W' | 'K' | 'D' | 'Z'
+export type GuestFrameType = 'R' | 'C' | 'O' | 'E' | 'F' | 'A' | 'P' | 'X'
+export type HostFrameType = 'S' | 'W' | 'K' | 'D' | 'Z' | 'N' | 'L'
 
 export interface GuestFrame {
   type: GuestFrameType
@@ -76,6 +76,17 @@ export interface GuestSpec {
   commandPath?: string
   /** The user resolved on the host; without it init reads the image's passwd itself. */
   identity?: { uid: number; gid: number; groups: number[]; home: string }
+  /** eth0's settings; without them only lo comes up (and the machine should have no NIC). */
+  network?: GuestNetwork
+  /** The whole /etc/hosts text, mounted over the image's (networked runs). */
+  hosts?: string
+}
+
+export interface GuestNetwork {
+  address: string
+  prefixLength: number
+  gateway?: string
+  mac: string
 }
 
 export function encodeSpec(spec: GuestSpec): Uint8Array {
@@ -98,7 +109,25 @@ export function encodeSpec(spec: GuestSpec): Uint8Array {
     put('U', `${spec.identity.uid} ${spec.identity.gid} ${spec.identity.groups.join(',')}`)
     put('H', spec.identity.home)
   }
+  if (spec.network) {
+    const { address, prefixLength, gateway, mac } = spec.network
+    put('n', `${address} ${prefixLength} ${gateway ?? '-'} ${mac}`)
+  }
+  if (spec.hosts !== undefined) put('o', spec.hosts)
   return encodeFrame('S', parts.join(''))
+}
+
+/** A 'P' frame's "ADDRESS:PORT …" as listening ports. */
+export function parseListening(payload: Uint8Array): { address: string; port: number }[] {
+  const text = fields(payload)[0] ?? ''
+  return text
+    .split(' ')
+    .filter(Boolean)
+    .map((entry) => {
+      const at = entry.lastIndexOf(':')
+      return { address: entry.slice(0, at), port: Number(entry.slice(at + 1)) }
+    })
+    .filter((p) => Number.isInteger(p.port) && p.port > 0)
 }
 
 const SIGNALS: Record<string, number> = {

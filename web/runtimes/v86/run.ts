@@ -8,13 +8,14 @@ import type { ChangeSet } from '../../oci/changes.js'
 import type { RootFs } from '../../oci/rootfs.js'
 import { changesOverImage } from '../writable-layer.js'
 import { RunBase } from '../run-base.js'
-import type { ExitStatus, RunSpec } from '../runtime.js'
+import type { ExitStatus, ListeningPort, RunSpec } from '../runtime.js'
 import type { V86Assets } from './assets.js'
 import { findCommand } from './command-path.js'
 import type { ContentMemo } from './file-prefetch.js'
 import { type RootFsStorage, type V86Fs, loadImage, readBack } from './filesystem.js'
 import { type Emulator, StateError, enableJit, machineStateKey, startMachine } from './machine.js'
-import { type GuestFrame, FrameReader, decodeWaitStatus, encodeFrame, encodeSpec, fields, signalNumber } from './protocol.js'
+import { GuestLink, type V86RunNetwork } from './network.js'
+import { type GuestFrame, FrameReader, decodeWaitStatus, encodeFrame, encodeSpec, fields, parseListening, signalNumber } from './protocol.js'
 import { TerminalQueryFilter } from './tty-filter.js'
 import { type Identity, UserError, resolveIdentity } from './user.js'
 
@@ -51,6 +52,8 @@ export interface V86RunOptions {
   cold: boolean
   /** Where lazily-loaded file contents are kept across opens and runs. */
   memo?: ContentMemo
+  /** A LAN to join: the machine gets a NIC and eth0 an address on it. */
+  network?: V86RunNetwork
   log?: (message: string) => void
 }
 
@@ -77,12 +80,22 @@ export class V86Run extends RunBase {
   private readonly filter = new TerminalQueryFilter()
   private readonly timers: ReturnType<typeof setTimeout>[] = []
   private onReady: ((frame: string[]) => void) | undefined
+  /** Callers waiting for init's next 'P' frame. */
+  private listeningWaiters: ((ports: ListeningPort[]) => void)[] = []
+  /** The run's place on its LAN, if it joined one (its address is known from the start). */
+  readonly link: GuestLink | undefined
 
   constructor(private readonly o: V86RunOptions) {
     super('v86')
     this.tty = o.spec.tty !== undefined
+    this.link = o.network ? new GuestLink(o.network) : undefined
     this.facts.memory = `${Math.round(o.memoryBytes / 2 ** 20)} MiB`
-    this.facts.hostname = o.spec.hostname ?? 'boxplay'
+    this.facts.hostname = o.spec.hostname ?? o.network?.name ?? 'boxplay'
+    if (this.link) {
+      this.facts.network = o.network!.lan.name
+      this.facts.ip = this.link.member.address
+      this.facts.mac = this.link.member.mac
+    }
     this.facts.machine = 'i686 PC emulated by v86'
     this.facts.pid1 = 'boxplay-init'
   }
@@ -170,6 +183,23 @@ export class V86Run extends RunBase {
     this.pumpStdin()
   }
 
+  /**
+   * The TCP ports the guest listens on now, from its /proc/net/tcp (init's 'L' → 'P'); also
+   * kept as the `listening` fact. Empty before the command started and after the run ended.
+   */
+  listening(): Promise<ListeningPort[]> {
+    if (this.done || !this.commandStarted) return Promise.resolve([])
+    return new Promise((resolve) => {
+      this.listeningWaiters.push(resolve)
+      if (this.listeningWaiters.length === 1) this.sendControl(encodeFrame('L'))
+    })
+  }
+
+  private onListening(ports: ListeningPort[]): void {
+    this.facts.listening = ports.map((p) => `${p.port}/tcp`).join(' ')
+    for (const w of this.listeningWaiters.splice(0)) w(ports)
+  }
+
   resize(cols: number, rows: number): void {
     if (this.done || !this.tty) return
     this.sendControl(encodeFrame('W', `${Math.max(1, Math.round(cols))} ${Math.max(1, Math.round(rows))}`))
@@ -200,7 +230,8 @@ export class V86Run extends RunBase {
       return
     }
     const kernel = await assets.kernel()
-    const key = await machineStateKey(kernel, memoryBytes)
+    const nic = this.link !== undefined
+    const key = await machineStateKey(kernel, memoryBytes, nic)
     const saved = this.o.cold ? undefined : await assets.loadState(key).catch(() => undefined)
     this.phase('load')
     if (this.stopping) return
@@ -208,7 +239,7 @@ export class V86Run extends RunBase {
     let emulator: Emulator | undefined
     if (saved) {
       try {
-        emulator = await startMachine({ assets, memoryBytes, state: saved.state })
+        emulator = await startMachine({ assets, memoryBytes, state: saved.state, nic })
         if (this.done) return void emulator.destroy().catch(() => {})
         this.attach(emulator)
         this.phase('restore')
@@ -220,7 +251,7 @@ export class V86Run extends RunBase {
       }
     }
     if (!emulator) {
-      emulator = await startMachine({ assets, memoryBytes })
+      emulator = await startMachine({ assets, memoryBytes, nic })
       if (this.done) return void emulator.destroy().catch(() => {})
       const ready = new Promise<string[]>((resolve) => (this.onReady = resolve))
       this.attach(emulator)
@@ -241,6 +272,7 @@ export class V86Run extends RunBase {
     }
     if (this.stopping) return
 
+    this.link?.plug(emulator, (hosts) => this.sendControl(encodeFrame('N', hosts)))
     this.fs = emulator.fs9p
     this.storage = loadImage(emulator.fs9p, this.o.rootFs, this.o.memo)
     const { argv, env, cwd, user } = this.o.process
@@ -260,6 +292,7 @@ export class V86Run extends RunBase {
         clockMs: Date.now(),
         seedHex: [...seed].map((b) => b.toString(16).padStart(2, '0')).join(''),
         identity,
+        ...(this.link ? { network: this.link.guestNetwork(), hosts: this.link.member.hosts() } : {}),
       }),
     )
     this.specSent = true
@@ -302,6 +335,9 @@ export class V86Run extends RunBase {
       }
       case 'A':
         this.onStdinAck(Number(fields(frame.payload)[0] ?? '0') || 0)
+        break
+      case 'P':
+        this.onListening(parseListening(frame.payload).map((p) => ({ ...p, protocol: 'tcp' as const })))
         break
       case 'X':
         this.onExit(Number(fields(frame.payload)[0] ?? '0'))
@@ -372,6 +408,8 @@ export class V86Run extends RunBase {
 
   private end(status: ExitStatus): void {
     for (const t of this.timers) clearTimeout(t)
+    this.link?.leave()
+    for (const w of this.listeningWaiters.splice(0)) w([])
     this.onReady?.([]) // a boot still waiting for init gives up
     this.finish(status)
     const emulator = this.emulator

@@ -10,6 +10,7 @@ import { type Availability, type Run, type RunImage, type RunSpec, type Runtime,
 import type { V86Assets } from './assets.js'
 import { ContentMemo, MAX_RECORDED_FILES, type ReadRecorder, memoryRecorder, prefetch, recordKey } from './file-prefetch.js'
 import { DEFAULT_MEMORY_BYTES, machineStateKey } from './machine.js'
+import type { V86RunNetwork } from './network.js'
 import { V86Run } from './run.js'
 import { treeWithChanges } from '../writable-layer.js'
 
@@ -66,7 +67,8 @@ export class V86Runtime implements Runtime {
     return platform.os === 'linux' && platform.architecture === '386'
   }
 
-  async start(spec: RunSpec): Promise<V86Run & Run> {
+  /** `network`: a LAN for the guest to join (web/net/); without it the guest has only lo. */
+  async start(spec: RunSpec, network?: V86RunNetwork): Promise<V86Run & Run> {
     if (!this.supports(spec.image.platform)) {
       throw new Error(
         `the v86 runtime runs linux/386 images (an emulated i686 PC); ${spec.image.name} is ${formatPlatform(spec.image.platform)}`,
@@ -85,7 +87,7 @@ export class V86Runtime implements Runtime {
     if (spec.options?.cold !== true) {
       assets
         .kernel()
-        .then((kernel) => machineStateKey(kernel, memoryBytes))
+        .then((kernel) => machineStateKey(kernel, memoryBytes, network !== undefined))
         .then((key) => assets.loadState(key))
         .catch(() => {})
     }
@@ -105,6 +107,7 @@ export class V86Runtime implements Runtime {
       memoryBytes,
       cold: spec.options?.cold === true,
       memo: this.memo,
+      ...(network ? { network } : {}),
       ...(this.options.log ? { log: this.options.log } : {}),
     })
     void run.boot()
