@@ -160,7 +160,7 @@ describe('push', () => {
       const puts = seen.filter((r) => r.method === 'PUT' && r.path.includes('/blobs/uploads/'))
       expect(puts).toHaveLength(allBlobs())
       expect(puts.filter((p) => p.length > 0).map((p) => p.length).sort()).toEqual(
-        [...images.flatMap((i) => [i.config, ...i.layers])].filter((b) => b.digest !== big.digest).map((b) => b.size).filter((s, i, a) => a.indexOf(s) === i).sort(),
+        [...images.flatMap((i) => [i.config, ...i.layers])].filter((b, i, a) => b.digest !== big.digest && a.findIndex((x) => x.digest === b.digest) === i).map((b) => b.size).sort(),
       )
       const fresh = await freshStore()
       expect((await pull(fresh, `${host}/chunked:1`)).digest).toBe(indexDigest)
