@@ -3,9 +3,9 @@
 // container it made afterwards.
 
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 
 const cli = join(import.meta.dirname, '..', '..', 'dist', 'server', 'cli', 'main.js')
 
@@ -40,13 +40,20 @@ export class Sandbox {
 
   /** Removes every container (killing running ones) and both directories. */
   cleanup(): void {
-    const listed = this.run(['ps', '-a', '-q', '--no-trunc'])
-    if (listed.code !== 0) throw new Error(`cannot list the test's containers to remove them: ${listed.stderr}`)
-    const ids = listed.stdout.split('\n').filter(Boolean)
-    if (ids.length) this.run(['rm', '-f', ...ids])
-    rmSync(this.home, { recursive: true, force: true })
-    rmSync(this.state, { recursive: true, force: true })
-    rmSync(`${this.state}.host-probes.json`, { force: true }) // the native runtime writes it beside its state dir
+    try {
+      const listed = this.run(['ps', '-a', '-q', '--no-trunc'])
+      if (listed.code !== 0) throw new Error(`cannot list the test's containers to remove them: ${listed.stderr}`)
+      const ids = listed.stdout.split('\n').filter(Boolean)
+      if (ids.length) this.run(['rm', '-f', ...ids])
+    } finally {
+      rmSync(this.home, { recursive: true, force: true })
+      rmSync(this.state, { recursive: true, force: true })
+      // The native runtime memoizes host probes in files beside its state dir.
+      const base = basename(this.state)
+      for (const name of readdirSync(dirname(this.state))) {
+        if (name.startsWith(`${base}.host-probes`)) rmSync(join(dirname(this.state), name), { force: true })
+      }
+    }
   }
 }
 
