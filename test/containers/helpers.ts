@@ -40,15 +40,19 @@ export class Sandbox {
 
   /** Removes every container (killing running ones) and both directories. */
   cleanup(): void {
-    const listed = this.run(['ps', '-a', '-q', '--no-trunc'])
-    if (listed.code !== 0) throw new Error(`cannot list the test's containers to remove them: ${listed.stderr}`)
-    const ids = listed.stdout.split('\n').filter(Boolean)
-    if (ids.length) this.run(['rm', '-f', ...ids])
-    rmSync(this.home, { recursive: true, force: true })
-    rmSync(this.state, { recursive: true, force: true })
-    // The native runtime writes its probe memo beside its state dir.
-    for (const name of readdirSync(dirname(this.state))) {
-      if (name.startsWith(`${basename(this.state)}.host-probes`)) rmSync(join(dirname(this.state), name), { force: true })
+    try {
+      const listed = this.run(['ps', '-a', '-q', '--no-trunc'])
+      if (listed.code !== 0) throw new Error(`cannot list the test's containers to remove them: ${listed.stderr}`)
+      const ids = listed.stdout.split('\n').filter(Boolean)
+      if (ids.length) this.run(['rm', '-f', ...ids])
+    } finally {
+      rmSync(this.home, { recursive: true, force: true })
+      rmSync(this.state, { recursive: true, force: true })
+      // The native runtime memoizes host probes in files beside its state dir.
+      const base = basename(this.state)
+      for (const name of readdirSync(dirname(this.state))) {
+        if (name.startsWith(`${base}.host-probes`)) rmSync(join(dirname(this.state), name), { force: true })
+      }
     }
   }
 }
