@@ -7,6 +7,7 @@
 // relative path from the container's directory (bind and connect happen synchronously, so
 // the working directory is changed only for that instant).
 
+import { rmSync } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { SOCKET_FILE } from './record.js'
@@ -63,7 +64,11 @@ export function listenControl(dir: string, onConnection: (socket: Socket) => voi
   const server = createServer({ allowHalfOpen: false }, onConnection)
   return new Promise((resolve, reject) => {
     server.once('error', reject)
-    inDir(dir, (path) => server.listen(path, () => resolve(server)))
+    inDir(dir, (path) => {
+      // A socket left by a monitor that was killed outright; this one holds the claim now.
+      rmSync(path, { force: true })
+      server.listen(path, () => resolve(server))
+    })
   })
 }
 

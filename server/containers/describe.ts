@@ -40,10 +40,15 @@ export function commandCell(r: ContainerRecord, trunc: boolean): string {
   return `"${trunc && [...text].length > 20 ? [...text].slice(0, 19).join('') + '…' : text}"`
 }
 
+/** Docker shows the ports of running containers only. */
+function portsText(r: ContainerRecord): string {
+  return r.state.status === 'running' ? (r.state.ports ?? '') : ''
+}
+
 export const PS_HEADER = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'] as const
 
 export function psRow(r: ContainerRecord, trunc: boolean, now = Date.now()): string[] {
-  return [trunc ? shortId(r.config.id) : r.config.id, r.config.image, commandCell(r, trunc), `${since(r.config.created, now)} ago`, statusText(r, now), '', r.config.name]
+  return [trunc ? shortId(r.config.id) : r.config.id, r.config.image, commandCell(r, trunc), `${since(r.config.created, now)} ago`, statusText(r, now), portsText(r), r.config.name]
 }
 
 /** One line of `ps --format json`, with Docker's keys (and the runtime). */
@@ -54,7 +59,7 @@ export function psJson(r: ContainerRecord, trunc: boolean, now = Date.now()): Re
     ID: trunc ? shortId(r.config.id) : r.config.id,
     Image: r.config.image,
     Names: r.config.name,
-    Ports: '',
+    Ports: portsText(r),
     RunningFor: `${since(r.config.created, now)} ago`,
     State: r.state.status,
     Status: statusText(r, now),

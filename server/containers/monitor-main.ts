@@ -38,9 +38,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     supervised = await supervise({ containers, images, record, holdOutput: hold, ...(cols && rows ? { size: { cols, rows } } : {}) })
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e)
-    await containers.update(record, (s) => ({ ...s, status: 'exited', exitCode: 125, finishedAt: new Date().toISOString(), error: message }))
-    tell({ error: message })
+    // supervise() recorded the failure in state.json; the CLI waiting on fd 3 hears it too.
+    tell({ error: e instanceof Error ? e.message : String(e) })
     return 125
   }
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => supervised.run.kill(signal === 'SIGTERM' ? 'SIGTERM' : 'SIGKILL'))

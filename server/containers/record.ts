@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto'
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
-import type { Limits } from '../../web/runtimes/runtime.js'
+import type { Limits, NetworkSpec } from '../../web/runtimes/runtime.js'
 
 export type ContainerRuntime = 'native' | 'v86' | 'wasi'
 export type ContainerStatus = 'created' | 'running' | 'exited'
@@ -42,6 +42,8 @@ export interface ContainerConfig {
   limits: Limits
   /** v86: boot instead of restoring a saved state. */
   cold?: boolean
+  /** --network, --network-alias, -p (native: server/net/). */
+  network?: NetworkSpec
   /** --rm: removed when it exits. */
   autoRemove: boolean
   /** The image's StopSignal, else SIGTERM: what `stop` sends first. */
@@ -56,6 +58,8 @@ export interface ContainerState {
   monitorStart?: number
   /** The container's PID 1 on the host (native). */
   pid?: number
+  /** Published ports as bound, Docker's PORTS text (`127.0.0.1:8080->80/tcp`), while it runs. */
+  ports?: string
   startedAt?: string
   finishedAt?: string
   exitCode?: number

@@ -49,6 +49,7 @@ export async function createContainer(req: Omit<ContainerRunRequest, 'detach' | 
     openStdin: spec.stdin === true,
     limits: spec.limits ?? {},
     ...(spec.options?.cold === true ? { cold: true } : {}),
+    ...(spec.network ? { network: spec.network } : {}),
     autoRemove: req.autoRemove,
     stopSignal: image.configFile?.config?.StopSignal || 'SIGTERM',
   }

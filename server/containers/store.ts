@@ -88,9 +88,9 @@ export class ContainerStore {
       await fsp.mkdir(dir, { mode: 0o700 })
       const full: ContainerConfig = { ...config, id, name: chosen, created: new Date().toISOString() }
       const state: ContainerState = { status: 'created', runs: 0 }
-      // State first: list() takes a directory without state.json for one being created.
-      await writeJsonAtomic(join(dir, STATE_FILE), state)
+      // State last: list() passes over a directory without state.json (one being created).
       await writeJsonAtomic(join(dir, CONFIG_FILE), full)
+      await writeJsonAtomic(join(dir, STATE_FILE), state)
       return { dir, config: full, state }
     })
   }
@@ -106,8 +106,18 @@ export class ContainerStore {
     })
   }
 
+  /** Renamed out of sight first (readers list only id-named dirs), then deleted. */
   async remove(record: ContainerRecord): Promise<void> {
-    await withLock(this.lockPath, () => fsp.rm(record.dir, { recursive: true, force: true }))
+    const gone = join(this.root, `.removing-${record.config.id}-${process.pid}`)
+    await withLock(this.lockPath, async () => {
+      try {
+        await fsp.rename(record.dir, gone)
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return // removed already (--rm, another rm)
+        throw e
+      }
+    })
+    await fsp.rm(gone, { recursive: true, force: true })
   }
 
   /**
@@ -132,20 +142,30 @@ export class ContainerStore {
   }
 }
 
-/** The pid is alive and is still the process that started then (not a reused pid). */
+/**
+ * The pid is alive and is still the process that started then (not a reused pid). A zombie
+ * (a monitor killed outright, not yet reaped by whoever inherited it) is not alive.
+ */
 export function monitorAlive(pid: number | undefined, start: number | undefined): boolean {
   if (pid === undefined || !processAlive(pid)) return false
-  return start === undefined || processStartTime(pid) === start
+  const stat = procStat(pid)
+  if (!stat || stat.state === 'Z' || stat.state === 'X') return false
+  return start === undefined || stat.start === start
 }
 
-/** The kernel's start time of a process (clock ticks since boot, /proc/PID/stat field 22). */
-export function processStartTime(pid: number): number | undefined {
+/** State letter and start time (clock ticks since boot) from /proc/PID/stat. */
+function procStat(pid: number): { state: string; start: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return Number(fields[19])
+    return { state: fields[0] ?? '', start: Number(fields[19]) }
   } catch {
     return undefined
   }
+}
+
+/** The kernel's start time of a process (/proc/PID/stat field 22). */
+export function processStartTime(pid: number): number | undefined {
+  return procStat(pid)?.start
 }

@@ -20,7 +20,8 @@ import { exitCodeOf } from './exit-code.js'
 import { LogWriter } from './log.js'
 import { CHANGES_FILE, LOG_FILE, SOCKET_FILE, type ContainerRecord } from './record.js'
 import type { ContainerStore } from './store.js'
-import { processStartTime } from './store.js'
+import { monitorAlive, processStartTime } from './store.js'
+import { ContainerError } from './ids.js'
 
 /** File bytes a native run may leave in its writable layer (the Rust core's copy-out cap). */
 const MAX_NATIVE_CHANGE_BYTES = 64 << 20
@@ -70,6 +71,33 @@ export async function runtimeFor(kind: ContainerRecord['config']['runtime'], ima
 
 export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
   const { containers, images, record } = opts
+  // Claim the container under its lock, so two `start`s cannot both run it.
+  await containers.update(record, (s) => {
+    if (s.status === 'running' && monitorAlive(s.monitorPid, s.monitorStart)) {
+      throw new ContainerError('running', `container ${record.config.name} is already running`)
+    }
+    const next = { ...s, status: 'running' as const, monitorPid: process.pid, startedAt: new Date().toISOString(), runs: s.runs + 1 }
+    const start = processStartTime(process.pid)
+    if (start !== undefined) next.monitorStart = start
+    for (const k of ['exitCode', 'finishedAt', 'error', 'stoppedBy', 'pid', 'ports'] as const) delete next[k]
+    return next
+  })
+  try {
+    return await startClaimed(opts)
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e)
+    await containers.update(record, (s) => {
+      const next = { ...s, status: 'exited' as const, exitCode: 125, finishedAt: new Date().toISOString(), error }
+      delete next.monitorPid
+      delete next.monitorStart
+      return next
+    })
+    throw e
+  }
+}
+
+async function startClaimed(opts: SuperviseOptions): Promise<Supervised> {
+  const { containers, images, record } = opts
   const { config } = record
   const base = await baseImage(images, record)
   const runtime = await runtimeFor(config.runtime, images)
@@ -92,6 +120,7 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
     ...(config.tty ? { tty: opts.size ?? { cols: 80, rows: 24 } } : {}),
     stdin: config.openStdin,
     limits: config.limits,
+    ...(config.network ? { network: config.network } : {}),
     options: config.runtime === 'native' ? { keepChanges: true } : config.runtime === 'v86' ? { cold: config.cold === true } : {},
   }
   const run = await runtime.start(spec)
@@ -148,17 +177,12 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
     onMessages<ControlRequest>(socket, (req) => onRequest(socket, req))
   })
 
-  await containers.update(record, (s) => {
-    const next = { ...s, status: 'running' as const, monitorPid: process.pid, startedAt: new Date().toISOString(), runs: s.runs + 1 }
-    const start = processStartTime(process.pid)
-    if (start !== undefined) next.monitorStart = start
-    for (const k of ['exitCode', 'finishedAt', 'error', 'stoppedBy', 'pid'] as const) delete next[k]
-    return next
-  })
-
   // exec joins PID 1's namespaces: record its host pid as soon as the core reports it.
   const pid1 = await hostPid(run)
-  if (pid1 !== undefined) await containers.update(record, (s) => (s.status === 'running' ? { ...s, pid: pid1 } : s))
+  const ports = typeof run.facts.ports === 'string' ? run.facts.ports : undefined
+  if (pid1 !== undefined || ports) {
+    await containers.update(record, (s) => (s.status === 'running' ? { ...s, ...(pid1 !== undefined ? { pid: pid1 } : {}), ...(ports ? { ports } : {}) } : s))
+  }
 
   const finished = run.exit.then(async (status) => {
     const code = exitCodeOf(status)
@@ -184,7 +208,9 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
       delete next.monitorPid
       delete next.monitorStart
       delete next.pid
-      const error = [reason, problem].filter(Boolean).join('; ')
+      // The core could not clean up (a cgroup or run dir left behind): say so in inspect.
+      const cleanup = typeof run.facts.cleanupError === 'string' ? `cleanup: ${run.facts.cleanupError}` : undefined
+      const error = [reason, problem, cleanup].filter(Boolean).join('; ')
       if (error) next.error = error
       return next
     })

@@ -7,6 +7,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { tarToContext } from '../../web/build/context-tar.js'
+import { applyDockerignore } from '../../web/build/context.js'
 import { DockerfileError, parseDockerfile } from '../../web/build/dockerfile.js'
 import { formatPlatform } from '../../web/oci/platform.js'
 import type { ApiContext } from './api.js'
@@ -56,6 +57,9 @@ export async function createBuild(req: IncomingMessage, res: ServerResponse, url
   if (!entry || entry.kind !== 'file' || !(entry.data instanceof Uint8Array)) {
     throw badRequest(`the build context has no file ${request.dockerfile}: put the Dockerfile in the tar, or name it with ?dockerfile=PATH`)
   }
+  // .dockerignore as `boxplay build` applies it to a directory; the Dockerfile was read before, as Docker reads it.
+  const ignore = context.entries.find((e) => e.path === '.dockerignore')
+  if (ignore?.kind === 'file' && ignore.data instanceof Uint8Array) context = { entries: applyDockerignore(context.entries, new TextDecoder().decode(ignore.data)) }
   let dockerfile
   try {
     dockerfile = parseDockerfile(new TextDecoder().decode(entry.data), request.dockerfile)

@@ -1,6 +1,6 @@
 // exec into a running native container: the command shares PID 1's namespaces and cgroups
 // and is confined as PID 1 is (capabilities, no_new_privs, seccomp); -u, -w, -e, -i; exit
-// codes; refusals for stopped, v86 and -t.
+// codes; -t; refusals for stopped and v86 containers.
 
 import { readFileSync, readlinkSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -42,8 +42,16 @@ describe('boxplay exec (native)', () => {
     expect(missing.stderr).toContain('executable file not found in $PATH')
   })
 
-  it('refuses -t, stopped containers and v86 containers clearly', () => {
-    expect(box.run(['exec', '-t', 'target', 'sh']).stderr).toContain('exec -t is not supported yet')
+  it('gives the command a new terminal with -t (and its input with -it)', () => {
+    const t = box.run(['exec', '-t', 'target', 'sh', '-c', 'tty; stty size; echo $TERM'])
+    expect(t.code).toBe(0)
+    expect(t.stdout).toMatch(/^\/dev\/pts\/\d+\r\n24 80\r\nxterm\r\n$/)
+    const it = box.run(['exec', '-it', 'target', 'sh'], { input: 'echo "in a $(tty | cut -c1-8)"\nexit 3\n' })
+    expect(it.code).toBe(3)
+    expect(it.stdout).toContain('in a /dev/pts')
+  })
+
+  it('refuses stopped containers and v86 containers clearly', () => {
     expect(box.run(['kill', 'target']).code).toBe(0)
     expect(box.run(['wait', 'target']).code).toBe(0)
     const stopped = box.run(['exec', 'target', 'true'])

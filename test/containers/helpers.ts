@@ -3,9 +3,9 @@
 // container it made afterwards.
 
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 
 const cli = join(import.meta.dirname, '..', '..', 'dist', 'server', 'cli', 'main.js')
 
@@ -46,7 +46,10 @@ export class Sandbox {
     if (ids.length) this.run(['rm', '-f', ...ids])
     rmSync(this.home, { recursive: true, force: true })
     rmSync(this.state, { recursive: true, force: true })
-    rmSync(`${this.state}.host-probes.json`, { force: true }) // the native runtime writes it beside its state dir
+    // The native runtime writes its probe memo beside its state dir.
+    for (const name of readdirSync(dirname(this.state))) {
+      if (name.startsWith(`${basename(this.state)}.host-probes`)) rmSync(join(dirname(this.state), name), { force: true })
+    }
   }
 }
 

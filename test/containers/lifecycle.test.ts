@@ -85,6 +85,30 @@ describe('boxplay run -d and the verbs on it (native)', () => {
     expect(box.run(['inspect', 'keep']).stdout).toContain('"Runs": 3')
   })
 
+  it('two starts at once run the container once', async () => {
+    const id = box.run(['run', '-d', '--name', 'once', 'busybox', 'sleep', '1000']).stdout.trim()
+    expect(box.run(['kill', 'once']).code).toBe(0)
+    expect(box.run(['wait', 'once']).stdout).toBe('137\n')
+    const [a, b] = await Promise.all([box.start(['start', 'once']).done, box.start(['start', 'once']).done])
+    // One started it; the other found it running (0), or lost the race to claim it (125).
+    expect([a.code, b.code].sort()).toEqual(a.code === 0 && b.code === 0 ? [0, 0] : [0, 125])
+    if (a.code !== 0 || b.code !== 0) expect(a.stderr + b.stderr).toContain('container once is already running')
+    const { readdirSync, readFileSync } = await import('node:fs')
+    const monitors = () =>
+      readdirSync('/proc').filter((p) => {
+        try {
+          return /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`monitor-main.js\u0000${box.state}/containers/${id}`)
+        } catch {
+          return false // gone meanwhile, or a zombie (empty cmdline)
+        }
+      })
+    // A monitor that lost the claim says so and leaves: wait for it to be gone.
+    await until(() => monitors().length <= 1, 'the losing monitor to leave')
+    expect(monitors()).toHaveLength(1)
+    expect(box.run(['inspect', 'once']).stdout).toContain('"Runs": 2')
+    expect(box.run(['rm', '-f', 'once']).code).toBe(0)
+  })
+
   it('stop -t gives up on a process that ignores SIGTERM and kills it (137); kill -s sends a signal', () => {
     box.run(['run', '-d', '--name', 'stubborn', 'busybox', 'sleep', '1000'])
     expect(box.run(['stop', '-t', '1', 'stubborn']).code).toBe(0)
@@ -118,6 +142,27 @@ describe('boxplay run -d and the verbs on it (native)', () => {
     box.run(['start', 'svc'])
     expect(box.run(['rm', '-f', 'svc'])).toMatchObject({ code: 0, stdout: 'svc\n' })
     expect(box.run(['ps', '-a']).stdout).not.toContain('svc')
+  })
+
+  it('a monitor killed outright takes its container with it, and the record says so', async () => {
+    box.run(['run', '-d', '--name', 'orphan', 'busybox', 'sleep', '1000'])
+    const state = JSON.parse((await import('node:fs')).readFileSync(`${box.state}/containers/${JSON.parse(box.run(['inspect', 'orphan']).stdout)[0].Id}/state.json`, 'utf8')) as { monitorPid: number; pid: number }
+    process.kill(state.monitorPid, 'SIGKILL')
+    await until(() => {
+      try {
+        process.kill(state.pid, 0)
+        return false
+      } catch {
+        return true
+      }
+    }, 'the container to die with its monitor')
+    expect(box.run(['ps', '-a']).stdout).toMatch(/Exited \(137\) .* orphan\n/)
+    const [c] = JSON.parse(box.run(['inspect', 'orphan']).stdout) as [{ State: { Error: string; Running: boolean } }]
+    expect(c.State).toMatchObject({ Running: false, Error: expect.stringContaining('monitor process ended') })
+    // It starts again (the killed monitor's socket file is no obstacle).
+    expect(box.run(['start', 'orphan'])).toMatchObject({ code: 0, stdout: 'orphan\n' })
+    expect(box.run(['ps']).stdout).toMatch(/Up .* orphan\n/)
+    expect(box.run(['rm', '-f', 'orphan']).code).toBe(0)
   })
 
   it('a random Docker-like name when none is given; a broken record is skipped with a warning', async () => {

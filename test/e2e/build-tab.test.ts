@@ -4,10 +4,13 @@
 // builder is deterministic); the log shows the CLI's lines and CACHED on a rebuild; the layers
 // are listed with what each changed; the result runs in the VM and natively.
 
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { launchChromium, openPage, screenshot, type Browser } from '../browser/harness.js'
-import { assertBuilt, startServe, waitForTerminal, type Serve } from './playground.js'
+import { launchChromium, openPage, screenshot, servePreview, type Browser } from '../browser/harness.js'
+import { assertBuilt, playgroundDir, startServe, waitForTerminal, type Serve } from './playground.js'
 
 let serve: Serve
 let browser: Browser
@@ -113,6 +116,58 @@ describe('the Build tab', () => {
     expect(await waitForTerminal(page, /^hello from the test\nbuilt-by-RUN\ndropped in the page$/m)).toBeTruthy()
     expect(errors).toEqual([])
     await page.close()
+  })
+
+  it('takes a whole folder as the context: its Dockerfile into the editor, its .dockerignore applied', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'boxplay-e2e-ctx-'))
+    try {
+      await mkdir(join(dir, 'site', 'css'), { recursive: true })
+      await writeFile(join(dir, 'Dockerfile'), 'FROM busybox\nCOPY site/ /www/\nCMD ["find", "/www", "-type", "f"]\n')
+      await writeFile(join(dir, 'site', 'index.html'), '<h1>hi</h1>\n')
+      await writeFile(join(dir, 'site', 'css', 'main.css'), 'h1 { color: red }\n')
+      await writeFile(join(dir, 'site', 'draft.html'), 'not yet\n')
+      await writeFile(join(dir, '.dockerignore'), 'site/draft.html\n')
+      const { page } = await openPage(browser, `${serve.origin}/?build=busybox`)
+      const panel = page.locator('boxplay-app bp-build-panel')
+      await panel.locator('#context-folder').setInputFiles(dir)
+      await expect.poll(() => panel.locator('#dockerfile').inputValue()).toMatch(/^FROM busybox\nCOPY site\/ \/www\//)
+      expect(await panel.locator('li[data-file]').evaluateAll((els) => els.map((e) => e.getAttribute('data-file')))).toEqual(['.dockerignore', 'hello.txt', 'site/css/main.css', 'site/draft.html', 'site/index.html'])
+      await pickRuntime(page, 'v86')
+      const built = await build(page)
+      expect(built.digest).toMatch(/^sha256:/)
+      await panel.locator('#build-use').click()
+      await page.locator('boxplay-app #tab-terminal').click()
+      await page.locator('boxplay-app #run').click()
+      const text = await waitForTerminal(page, /\[exited with code 0\]/, 90_000)
+      expect(text).toMatch(/^\/www\/index\.html$/m)
+      expect(text).toMatch(/^\/www\/css\/main\.css$/m)
+      expect(text).not.toContain('draft.html')
+      await page.close()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('builds with no server at all, from the static site, to the digest the server gives', async () => {
+    const served = await servePreview(playgroundDir)
+    try {
+      const { page, errors } = await openPage(browser, `${served.url}/?build=busybox`)
+      const panel = page.locator('boxplay-app bp-build-panel')
+      await expect.poll(() => panel.locator('#dockerfile').inputValue(), { timeout: 30_000 }).toMatch(/^FROM busybox\n/)
+      await pickRuntime(page, 'v86')
+      const offline = await build(page)
+      expect(offline.log).toMatch(/^#3 \[stage-0 1\/1\] RUN /m)
+      expect(await page.locator('boxplay-app bp-runtime-switch label[data-runtime=native] .reason').textContent()).toMatch(/static playground/)
+      await page.close()
+      // the same starter, built on the server
+      const online = await openPage(browser, `${serve.origin}/?build=busybox`)
+      await pickRuntime(online.page, 'native')
+      expect((await build(online.page)).digest).toBe(offline.digest)
+      await online.page.close()
+      expect(errors.filter((e) => !/404/.test(e))).toEqual([])
+    } finally {
+      await served.close()
+    }
   })
 
   it('names the line of a bad Dockerfile and refuses the WASI runtime for RUN steps', async () => {

@@ -4,7 +4,7 @@
 // is a bridge this test makes in its own state dir; every request goes to 127.0.0.1 or to
 // addresses on that bridge.
 
-import { rmSync } from 'node:fs'
+import { readFileSync, readdirSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -15,6 +15,21 @@ import { image, tempDir, unpackBusybox } from '../native/fixture.js'
 import { getWhenUp, publishedPort, runIn, startHttpd, stop } from './helpers.js'
 
 const root = process.getuid?.() === 0
+
+function childrenOf(parent: number, comm: string): number[] {
+  const out: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === parent && stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === comm) out.push(Number(name))
+    } catch {
+      // gone while we looked
+    }
+  }
+  return out
+}
 let work: string
 let stateRoot: string
 let runtime: NativeRuntime
@@ -69,6 +84,14 @@ describe.runIf(root)('native containers on a user network (root)', () => {
     const server = await startHttpd(runtime, img, 'lo only', { ports: [{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 80, protocol: 'tcp' }] })
     try {
       expect((await getWhenUp(`http://127.0.0.1:${await publishedPort(server)}/`)).body).toBe('lo only\n')
+      // The proxy (the monitor's child) holds no privilege: nobody, no capabilities, no_new_privs.
+      const monitors = childrenOf(process.pid, 'boxplay-init')
+      const proxies = monitors.flatMap((m) => childrenOf(m, 'boxplay-init'))
+      expect(proxies.length).toBe(1)
+      const status = readFileSync(`/proc/${proxies[0]}/status`, 'utf8')
+      expect(status).toMatch(/^Uid:\t65534\t65534\t65534\t65534$/m)
+      expect(status).toMatch(/^CapEff:\t0000000000000000$/m)
+      expect(status).toMatch(/^NoNewPrivs:\t1$/m)
     } finally {
       await stop(server)
     }

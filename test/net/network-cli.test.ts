@@ -71,18 +71,21 @@ describe.runIf(root)('boxplay network (root)', () => {
 
   it('boxplay run -p and --network: a server by name and alias, rm refused while it runs', async () => {
     expect(await boxplay('network', 'create', 'alpha')).toMatchObject({ code: 0 })
+    let veth = ''
     const server = spawn(process.execPath, [cliBin(), 'run', '--runtime', 'native', '--network', 'alpha', '--hostname', 'web', '--network-alias', 'www', '-p', '127.0.0.1::80', 'busybox', 'sh', '-c', "mkdir /w && echo cli-web > /w/index.html && exec httpd -f -p 80 -h /w"], {
       env: { ...process.env, ...env },
       stdio: 'ignore',
     })
     try {
       // The member shows in inspect once the run has joined.
-      let members: Record<string, { Name: string; Aliases: string[] }> = {}
+      let members: Record<string, { Name: string; Aliases: string[]; EndpointID: string }> = {}
       for (let i = 0; i < 400 && Object.keys(members).length === 0; i++) {
         members = (JSON.parse((await boxplay('network', 'inspect', 'alpha')).stdout) as [{ Containers: typeof members }])[0].Containers
         if (!Object.keys(members).length) await new Promise((r) => setTimeout(r, 25))
       }
       expect(Object.values(members)).toEqual([expect.objectContaining({ Name: 'web', Aliases: ['www'] })])
+      veth = Object.values(members)[0]!.EndpointID
+      expect(existsSync(`/sys/class/net/${veth}`)).toBe(true)
       const client = await boxplay('run', '--runtime', 'native', '--network', 'alpha', 'busybox', 'sh', '-c', 'for i in $(seq 100); do wget -qO- http://www/ 2>/dev/null && break; sleep 0.05; done; wget -qO- http://web/')
       expect(client).toMatchObject({ code: 0, stdout: 'cli-web\ncli-web\n' })
       expect(await boxplay('network', 'rm', 'alpha')).toMatchObject({ code: 1, stderr: expect.stringMatching(/network alpha has active endpoints \(web\): stop those containers first/) })
@@ -90,7 +93,10 @@ describe.runIf(root)('boxplay network (root)', () => {
       server.kill('SIGKILL')
       await new Promise((r) => server.once('close', r))
     }
-    // The CLI was SIGKILLed: its lease is dropped by the next network operation.
+    // The CLI was SIGKILLed: its monitor killed the container, the kernel took the netns and
+    // its veth, the proxy died with the monitor, and the lease goes with the next operation.
+    for (let i = 0; i < 200 && existsSync(`/sys/class/net/${veth}`); i++) await new Promise((r) => setTimeout(r, 25))
+    expect(existsSync(`/sys/class/net/${veth}`)).toBe(false)
     expect(await boxplay('network', 'rm', 'alpha')).toMatchObject({ code: 0 })
   })
 

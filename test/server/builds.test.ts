@@ -123,6 +123,22 @@ describe('POST /api/builds', () => {
     expect((await api('/api/images/never-tagged')).status).toBe(404)
   })
 
+  it('applies the context\'s .dockerignore, as boxplay build does for a directory', async () => {
+    const body = await tarOf([
+      file('Dockerfile', 'FROM busybox\nCOPY . /ctx/\nCMD ["ls", "-a", "/ctx"]\n'),
+      file('.dockerignore', 'secret.txt\n'),
+      file('kept.txt', 'kept\n'),
+      file('secret.txt', 'do not ship\n'),
+    ])
+    const res = await postBuild('?t=ignoring', body)
+    expect(res.status, res.text).toBe(201)
+    const exit = await (await attach(server.port, `/api/runs/${res.json().id}/attach`, { token: server.token })).done
+    expect(exit.status.code).toBe(0)
+    const out = await collectOutput(await native.start({ image: await store.runImage('ignoring') }))
+    expect(out.stdout.split('\n')).toContain('kept.txt')
+    expect(out.stdout).not.toContain('secret.txt')
+  })
+
   it('refuses a bad Dockerfile before anything runs, naming its line', async () => {
     const body = await tarOf([file('Dockerfile', 'FROM busybox\nRUN true\nVOLUME /data\n')])
     const res = await postBuild('', body)

@@ -1,6 +1,7 @@
 // The one interface every runtime implements, so the UI, the CLI, the lesson widget and
 // the tests never ask which runtime they hold. No DOM and no Node APIs here.
 
+import type { ChangeSet } from '../oci/changes.js'
 import type { Platform } from '../oci/platform.js'
 import type { LayerIndexSource } from '../oci/layer-index.js'
 
@@ -75,6 +76,12 @@ export interface RunSpec {
   limits?: Limits
   /** Host directories to map in (runtimes that cannot, say so in start()). */
   mounts?: Mount[]
+  /**
+   * A container's kept files (its writable layer from earlier runs), laid over the image's
+   * layers; the run's own change set then includes them (web/runtimes/writable-layer.ts).
+   * Runtimes that cannot, say so in start().
+   */
+  changes?: ChangeSet
   /** Runtime-specific switches, e.g. `{ cold: true }` for v86. */
   options?: Record<string, unknown>
   /**

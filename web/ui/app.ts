@@ -93,6 +93,16 @@ export class PlaygroundApp extends LitElement {
       await s.catalog.refresh()
       s.changed()
       if (link.cmd) s.command = joinCommand(link.cmd)
+      await s.openStore()
+      if (link.container) {
+        // A kept container brings its own image and runtime.
+        const record = await s.attach(link.container)
+        await loading[RUNTIME_IDS.indexOf(record.runtime)]
+        s.update({ busy: false })
+        await this.runIn('terminal')
+        return
+      }
+      if (link.name) s.newName = link.name
       // A newcomer starts on a real distribution (bash, ps, python3) where it is bundled.
       const wanted = link.image ?? ['debian', 'busybox'].find((n) => s.catalog!.find(n)) ?? s.catalog.entries[0]?.name
       if (!wanted) throw new Error('no images are available: the bundled images were not found (build them with `npm run setup`)')

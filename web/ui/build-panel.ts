@@ -7,12 +7,13 @@
 
 import { css, html } from 'lit'
 import { BuildLog } from '../build/build-log.js'
-import type { BuildContext, ContextEntry } from '../build/context.js'
+import { applyDockerignore, type BuildContext, type ContextEntry } from '../build/context.js'
 import { DockerfileError, parseDockerfile } from '../build/dockerfile.js'
 import type { ResolvedImage } from '../oci/image.js'
 import { parsePlatform } from '../oci/platform.js'
 import type { Run } from '../runtimes/runtime.js'
 import { STARTERS, type Starter } from './build-starters.js'
+import { readDrop, readFileList, type PickedFile } from './dropped-files.js'
 import { buildInPage } from './page-build.js'
 import { message } from './playground-session.js'
 import { buildOnServer } from './server-build.js'
@@ -21,21 +22,21 @@ import { theme } from './theme.js'
 import './buffer-shim.js'
 import './build-layers.js'
 
-interface ContextFile {
-  name: string
-  bytes: Uint8Array
+type ContextFile = PickedFile
+
+/** A picked folder's files carry the folder's own name first: the folder is the context. */
+function stripTop(files: PickedFile[]): PickedFile[] {
+  const tops = new Set(files.map((f) => f.name.split('/')[0]))
+  if (tops.size !== 1 || files.some((f) => !f.name.includes('/'))) return files
+  return files.map((f) => ({ ...f, name: f.name.slice(f.name.indexOf('/') + 1) }))
 }
 
 const encoder = new TextEncoder()
+const MAX_LOG_LINES = 5000
 const PLATFORMS = [
   { id: 'linux/386', label: 'linux/386 (runs in the VM and natively)' },
   { id: 'linux/amd64', label: 'linux/amd64 (natively only)' },
 ]
-
-/** A dropped or chosen file's name as a context path: no directories above, no leading slash. */
-function contextName(name: string): string {
-  return name.split(/[\\/]/).filter((p) => p !== '' && p !== '.' && p !== '..').join('/') || 'file'
-}
 
 export class BuildPanel extends SessionElement {
   static override properties = {
@@ -130,8 +131,11 @@ export class BuildPanel extends SessionElement {
     this.files = Object.entries(s.files).map(([name, text]) => ({ name, bytes: encoder.encode(text) }))
   }
 
-  private async addFiles(list: FileList | null | undefined): Promise<void> {
-    const added = await Promise.all([...(list ?? [])].map(async (f) => ({ name: contextName(f.webkitRelativePath || f.name), bytes: new Uint8Array(await f.arrayBuffer()) })))
+  private addFiles(picked: PickedFile[]): void {
+    // A Dockerfile among them goes into the editor: the editor's text is the build's Dockerfile.
+    const dockerfile = picked.find((f) => f.name === 'Dockerfile')
+    if (dockerfile) this.dockerfile = new TextDecoder().decode(dockerfile.bytes)
+    const added = picked.filter((f) => f !== dockerfile)
     const names = new Set(added.map((f) => f.name))
     this.files = [...this.files.filter((f) => !names.has(f.name)), ...added].sort((a, b) => (a.name < b.name ? -1 : 1))
   }
@@ -149,7 +153,9 @@ export class BuildPanel extends SessionElement {
     }
     for (const f of this.files) add(f.name, f.bytes)
     add('Dockerfile', encoder.encode(this.dockerfile))
-    return { entries: [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) }
+    const entries = [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    const ignore = this.files.find((f) => f.name === '.dockerignore')
+    return { entries: applyDockerignore(entries, ignore ? new TextDecoder().decode(ignore.bytes) : undefined) }
   }
 
   /** Where the build runs, from the runtime switch; or why it cannot. */
@@ -179,6 +185,8 @@ export class BuildPanel extends SessionElement {
     const lines: string[] = []
     const push = (line: string) => {
       lines.push(line)
+      // A chatty RUN could print without end: the page keeps the log's last lines.
+      if (lines.length > MAX_LOG_LINES) lines.splice(0, lines.length - MAX_LOG_LINES, `[the first lines of the log are no longer shown]`)
       this.log = [...lines]
     }
     let dockerfile
@@ -299,12 +307,14 @@ export class BuildPanel extends SessionElement {
         @drop=${(e: DragEvent) => {
           e.preventDefault()
           this.dragging = false
-          void this.addFiles(e.dataTransfer?.files)
+          void readDrop(e.dataTransfer).then((files) => this.addFiles(files), (err: unknown) => (this.failure = `Could not read what was dropped: ${message(err)}`))
         }}
       >
         <span><strong>Context</strong> <span class="muted">— the files COPY can take: drop them here, or</span>
           <label class="visually-hidden" for="context-files">Add context files</label>
-          <input id="context-files" type="file" multiple @change=${(e: Event) => void this.addFiles((e.target as HTMLInputElement).files)} /></span>
+          <input id="context-files" type="file" multiple @change=${(e: Event) => void readFileList((e.target as HTMLInputElement).files).then((f) => this.addFiles(f))} />
+          <label for="context-folder" class="muted">or a whole folder as the context:</label>
+          <input id="context-folder" type="file" webkitdirectory @change=${(e: Event) => void readFileList((e.target as HTMLInputElement).files).then((f) => this.addFiles(stripTop(f)))} /></span>
         <ul aria-label="Context files">
           ${this.files.length === 0 ? html`<li class="muted">no files</li>` : ''}
           ${this.files.map(

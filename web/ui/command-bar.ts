@@ -1,5 +1,6 @@
-// <bp-command-bar>: the command to run (empty: the image's own), Run (or the open panel's
-// action), Stop and Copy link. Run is announced as a 'run-request' event; the app decides
+// <bp-command-bar>: the command to run (empty: the image's own), the name to keep the run
+// under as a container (or the kept container it runs), Run (or the open panel's action),
+// Stop and Copy link. Run is announced as a 'run-request' event; the app decides
 // which panel runs it.
 
 import { css, html } from 'lit'
@@ -17,6 +18,7 @@ export class CommandBar extends SessionElement {
     css`
       form { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: end; }
       .field { flex: 1 1 16rem; display: grid; gap: 0.3rem; }
+      .field.name { flex: 0 1 12rem; }
       label { font-weight: 600; }
       input { font-family: ui-monospace, monospace; }
     `,
@@ -50,6 +52,17 @@ export class CommandBar extends SessionElement {
         <div class="field">
           <label for="cmd">Command <span class="muted">(empty: the image’s own)</span></label>
           <input id="cmd" name="cmd" .value=${s?.command ?? ''} @input=${(e: Event) => s && (s.command = (e.target as HTMLInputElement).value)} placeholder="uname -a" autocomplete="off" spellcheck="false" />
+        </div>
+        <div class="field name">
+          ${s?.attached
+            ? html`<span>Container <strong id="attached">${s.attached}</strong> <span class="muted">(kept in this browser)</span></span>
+                <button type="button" id="detach" @click=${() => s.detach()}>New run</button>`
+            : html`<label for="container-name">Keep as container <span class="muted">(optional)</span></label>
+                <input id="container-name" .value=${s?.newName ?? ''} @input=${(e: Event) => {
+                  if (!s) return
+                  s.newName = (e.target as HTMLInputElement).value
+                  s.syncUrl()
+                }} placeholder="work" autocomplete="off" spellcheck="false" />`}
         </div>
         <button class="primary" id="run" type="submit" ?disabled=${!this.enabled}>${this.action}</button>
         <button type="button" id="stop" ?disabled=${!s?.running} @click=${() => s?.stop()}>Stop</button>

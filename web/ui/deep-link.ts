@@ -1,6 +1,8 @@
 // Shareable deep links: `/?image=busybox&runtime=v86&cmd=uname%20-a` opens that image in that
 // runtime and runs that command; `compare=v86,wasi,native` opens the compare view instead.
 // `cmd` replaces the image's Cmd, like arguments after the image in `docker run`.
+// `name=N` keeps the run the link starts as container N (in the browser's store);
+// `container=N` reopens kept container N (its image and runtime) and runs `cmd` in it, if given.
 // `build=STARTER` opens the Build tab on that starter Dockerfile (build-starters.ts) instead.
 
 export type RuntimeId = 'v86' | 'wasi' | 'native'
@@ -11,6 +13,10 @@ export interface DeepLink {
   runtime?: RuntimeId
   cmd?: string[]
   compare?: RuntimeId[]
+  /** The name of the container the link starts (`docker run --name`). */
+  name?: string
+  /** A kept container to reopen. */
+  container?: string
   /** A starter id: open the Build tab on it. */
   build?: string
 }
@@ -28,6 +34,10 @@ export function parseDeepLink(search: string): DeepLink {
   if (runtime) link.runtime = runtime
   const cmd = q.get('cmd')
   if (cmd !== null && cmd.trim() !== '') link.cmd = splitCommand(cmd)
+  const name = q.get('name')?.trim()
+  if (name) link.name = name
+  const container = q.get('container')?.trim()
+  if (container) link.container = container
   const compare = q.get('compare')
   if (compare !== null) {
     const ids = compare.split(',').map((s) => runtimeId(s.trim())).filter((r): r is RuntimeId => r !== undefined)
@@ -44,6 +54,8 @@ export function formatDeepLink(link: DeepLink): string {
   if (link.runtime) q.set('runtime', link.runtime)
   if (link.cmd?.length) q.set('cmd', joinCommand(link.cmd))
   if (link.compare) q.set('compare', link.compare.join(','))
+  if (link.name) q.set('name', link.name)
+  if (link.container) q.set('container', link.container)
   if (link.build) q.set('build', link.build)
   const s = q.toString().replace(/\+/g, '%20')
   return s ? `?${s}` : ''

@@ -8,8 +8,8 @@ import { LayoutSource, ServerSource, type Progress } from '../runtimes/remote/so
 import { openArchive } from './dropped-archive.js'
 import type { PageEnv } from './page-env.js'
 
-/** Where an image is: the server's store, the static site's layout, or only in this page (dropped in, or built here). */
-export type ImageOrigin = 'store' | 'bundled' | 'dropped' | 'built'
+/** Where an image is: the server's store, the static site's layout, or only in this page (dropped in, built here, or kept in the browser's store). */
+export type ImageOrigin = 'store' | 'bundled' | 'dropped' | 'built' | 'kept'
 
 export interface CatalogEntry {
   name: string
@@ -44,7 +44,7 @@ export class ImageCatalog {
   private report: Progress = (p) => this.progress(p)
 
   async refresh(): Promise<void> {
-    const dropped = this.entries.filter((e) => e.origin === 'dropped' || e.origin === 'built')
+    const dropped = this.entries.filter((e) => e.origin === 'dropped' || e.origin === 'built' || e.origin === 'kept')
     if (this.env.mode === 'served' && this.env.authorized) {
       const res = await fetch(`${this.base}/api/images?brief`, { credentials: 'same-origin', cache: 'no-store' })
       if (!res.ok) throw new Error(`the server could not list its images: ${((await res.json()) as { error?: string }).error ?? res.status}`)
@@ -81,6 +81,11 @@ export class ImageCatalog {
   /** An image built in this page (page-build.ts), under `name`, replacing one of that name. */
   addBuilt(name: string, source: ContentSource): void {
     this.entries = [...this.entries.filter((e) => e.name !== name), { name, origin: 'built', source }]
+  }
+
+  /** Images kept in the browser's store (committed there) join the list, after the others. */
+  setKept(names: readonly string[], source: ContentSource): void {
+    this.entries = [...this.entries.filter((e) => e.origin !== 'kept'), ...names.map((name) => ({ name, origin: 'kept' as const, source }))]
   }
 
   async addArchive(file: File): Promise<string[]> {

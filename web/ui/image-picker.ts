@@ -68,7 +68,7 @@ export class ImagePicker extends LitElement {
   override render() {
     const groups = new Map<string, PickerEntry[]>()
     for (const e of this.entries) groups.set(e.origin, [...(groups.get(e.origin) ?? []), e])
-    const titles: Record<string, string> = { store: 'In the server’s store', bundled: 'Bundled', dropped: 'Dropped in', built: 'Built in this page' }
+    const titles: Record<string, string> = { store: 'In the server’s store', bundled: 'Bundled', dropped: 'Dropped in', built: 'Built in this page', kept: 'Kept in this browser' }
     return html`
       <div>
         <label for="image">Image</label>

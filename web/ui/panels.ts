@@ -4,6 +4,7 @@
 import { unsafeStatic, type StaticValue } from 'lit/static-html.js'
 import './build-panel.js'
 import './compare-panel.js'
+import './containers-tab.js'
 import './files-tab.js'
 import './ports-tab.js'
 import './terminal-panel.js'
@@ -23,5 +24,6 @@ export const PANELS: readonly PanelDef[] = [
   { id: 'compare', label: 'Compare', tag: unsafeStatic('bp-compare-panel'), action: 'Compare' },
   { id: 'files', label: 'Files', tag: unsafeStatic('bp-files-tab') },
   { id: 'build', label: 'Build', tag: unsafeStatic('bp-build-panel') },
+  { id: 'containers', label: 'Containers', tag: unsafeStatic('bp-containers-tab') },
   { id: 'ports', label: 'Ports', tag: unsafeStatic('bp-ports-tab') },
 ]

@@ -8,6 +8,10 @@ import type { ResolvedImage } from '../oci/image.js'
 import { formatPlatform, type Platform } from '../oci/platform.js'
 import type { RootFs } from '../oci/rootfs.js'
 import type { Run, RunSpec } from '../runtimes/runtime.js'
+import { BrowserStore } from '../store/browser-store.js'
+import type { ContainerRecord } from '../store/container-store.js'
+import { parsePlatform } from '../oci/platform.js'
+import { containerImage, createContainer, keepImageCopy, resumeContainer, settleOrphans, type SaveReport } from './container-session.js'
 import type { V86RunNetwork } from '../runtimes/v86/network.js'
 import { Lan } from '../net/lan.js'
 import { RUNTIME_IDS, formatDeepLink, splitCommand, type RuntimeId } from './deep-link.js'
@@ -36,6 +40,14 @@ const STARTING: Record<RuntimeId, string> = {
   native: 'Starting the container on the server…',
 }
 
+/**
+ * A cap on what the page keeps, below the browser's own quota, from localStorage
+ * `boxplay.storeMaxBytes` (for a shared machine, and for the tests of the quota path).
+ */
+function storeCap(): { maxBytes?: number } {
+  const cap = Number(globalThis.localStorage?.getItem('boxplay.storeMaxBytes') ?? '')
+  return Number.isSafeInteger(cap) && cap > 0 ? { maxBytes: cap } : {}
+}
 /** The v86 runtime takes a LAN to join beside the spec (web/runtimes/v86/network.ts). */
 type NetworkedRuntime = { start(spec: RunSpec, network: V86RunNetwork): Promise<Run> }
 
@@ -64,6 +76,14 @@ export class PlaygroundSession extends EventTarget {
   /** True while something (start-up, a pull, a dropped archive) holds the image choice. */
   busy = true
   lastRun: RunResult = { note: 'Run something to see its files.' }
+  /** The browser's store of kept containers and images (web/store/), once open. */
+  store: BrowserStore | undefined
+  /** Why nothing can be kept, when the browser refuses a store. */
+  storeProblem: string | undefined
+  /** The name the next run is kept under, as a container (`&name=`). */
+  newName = ''
+  /** The kept container the terminal runs (`&container=`): its image, runtime and files. */
+  attached: string | undefined
 
   /** The run Stop stops (also the one the Ports panel shows), and whether it is on the page's LAN. */
   held: { run: Run; onLan: boolean } | undefined
@@ -80,7 +100,7 @@ export class PlaygroundSession extends EventTarget {
     this.dispatchEvent(new Event('change'))
   }
 
-  update(patch: Partial<Pick<PlaygroundSession, 'progress' | 'error' | 'exitNote' | 'running' | 'busy' | 'command' | 'lastRun' | 'view' | 'compareIds' | 'runtimeId' | 'runtimes'>>): void {
+  update(patch: Partial<Pick<PlaygroundSession, 'progress' | 'error' | 'exitNote' | 'running' | 'busy' | 'command' | 'lastRun' | 'view' | 'compareIds' | 'runtimeId' | 'runtimes' | 'newName'>>): void {
     Object.assign(this, patch)
     this.changed()
   }
@@ -116,6 +136,8 @@ export class PlaygroundSession extends EventTarget {
   }
 
   async selectImage(name: string, preferred?: RuntimeId): Promise<void> {
+    // Another image is another run: the page lets go of a kept container.
+    this.attached = undefined
     const catalog = this.catalog!
     const entry = catalog.find(name)
     if (!entry) {
@@ -138,6 +160,7 @@ export class PlaygroundSession extends EventTarget {
   }
 
   selectRuntime(id: RuntimeId): void {
+    this.attached = undefined
     this.runtimeId = id
     this.syncUrl()
     this.changed()
@@ -150,6 +173,8 @@ export class PlaygroundSession extends EventTarget {
   /** Why a runtime cannot run the chosen image, beyond its platforms. */
   fitFor(c: RuntimeChoice): ReturnType<typeof platformFor> {
     const origin = this.imageName ? this.catalog?.find(this.imageName)?.origin : undefined
+    if (c.id === 'native' && this.attached) return { reason: 'this container is kept in your browser: the server cannot run it' }
+    if (c.id === 'native' && origin === 'kept') return { reason: 'this image is kept in your browser and the server does not have it: download it (Containers tab) and `boxplay load` it there' }
     if (c.id === 'native' && origin === 'dropped') {
       return { reason: 'this image was opened in your browser and the server does not have it: add it there with `boxplay load`' }
     }
@@ -207,8 +232,92 @@ export class PlaygroundSession extends EventTarget {
       ...(this.runtimeId ? { runtime: this.runtimeId } : {}),
       ...(cmd && this.view !== 'build' ? { cmd } : {}),
       ...(this.view === 'compare' ? { compare: this.compareIds } : {}),
+      ...(this.attached ? { container: this.attached } : this.newName.trim() ? { name: this.newName.trim() } : {}),
       ...(this.view === 'build' && this.buildStarter ? { build: this.buildStarter } : {}),
     })
     history.replaceState(null, '', `${location.pathname}${link}`)
+  }
+
+  // ---- containers kept in the browser (container-session.ts, web/store/) ----
+
+  /** Opens the browser's store; without one, the page still runs (nothing is kept). */
+  async openStore(): Promise<void> {
+    try {
+      this.store = await BrowserStore.open(storeCap())
+      await settleOrphans(this.store).catch(() => [])
+      await this.refreshKeptImages()
+    } catch (e) {
+      this.storeProblem = `Nothing can be kept in this browser: ${message(e)}`
+    }
+    this.changed()
+  }
+
+  /** Committed images in the browser's store join the image picker. */
+  async refreshKeptImages(): Promise<void> {
+    if (!this.store || !this.catalog) return
+    const { images } = await this.store.images.list()
+    this.catalog.setKept(images.filter((i) => i.origin !== 'copied').map((i) => i.name), this.store.images.source())
+    this.changed()
+  }
+
+  /** Points the page at a kept container: its image and runtime, its files on the next Run. */
+  async attach(name: string): Promise<ContainerRecord> {
+    if (!this.store) throw new Error(this.storeProblem ?? 'the browser’s store is not open')
+    const record = await this.store.containers.get(name)
+    this.attached = record.name
+    this.newName = ''
+    this.imageName = record.image.name
+    this.platforms = [parsePlatform(record.image.platform)]
+    this.runtimeId = record.runtime
+    this.syncUrl()
+    this.changed()
+    return record
+  }
+
+  /** The next Run is a plain run again. */
+  detach(): void {
+    if (!this.attached) return
+    this.attached = undefined
+    this.syncUrl()
+    this.changed()
+  }
+
+  /** The last save of a container's files, for the Containers tab ('save' events). */
+  private readonly onSave = (report: SaveReport): void => {
+    if (report.error) this.update({ error: `The files of container ${report.container} were not kept: ${report.error.message}` })
+    this.dispatchEvent(new CustomEvent<SaveReport>('save', { detail: report }))
+  }
+
+  /** Whether the next terminal run is a container (a new one by name, or the attached one). */
+  get keepsContainer(): boolean {
+    return this.attached !== undefined || this.newName.trim() !== ''
+  }
+
+  /** Starts a run that is a container: a new one named `newName`, or the attached one again. */
+  async startContainer(choice: RuntimeChoice, spec: Omit<RunSpec, 'image'>): Promise<{ run: Run; image: ResolvedImage }> {
+    const store = this.store
+    if (!store) throw new Error(this.storeProblem ?? 'the browser’s store is not open, so no container can be kept')
+    if (choice.id === 'native') throw new Error('containers of the native runtime are kept by the server: use `boxplay run --name` there; the page keeps v86 and wasi containers')
+    if (!choice.runtime || !choice.availability.ok) throw new Error(`${choice.label} is not available: ${choice.availability.ok ? 'not loaded' : choice.availability.reason}`)
+    const options = { store, runtime: choice.runtime, runtimeId: choice.id, spec, onSave: this.onSave }
+    if (this.attached) {
+      const record = await store.containers.get(this.attached)
+      this.update({ progress: { label: `Reading container ${record.name}…`, loaded: 0 } })
+      const image = await containerImage(store, this.catalog, record)
+      this.update({ progress: { label: STARTING[choice.id], loaded: 0 } })
+      return { run: await resumeContainer(record, { ...options, image }), image }
+    }
+    const fit = this.fitFor(choice)
+    if ('reason' in fit) throw new Error(`${choice.label} cannot run ${this.imageName}: ${fit.reason}`)
+    const image = await this.catalog!.resolve(this.imageName!, fit.platform)
+    this.update({ progress: { label: STARTING[choice.id], loaded: 0 } })
+    const { record, run } = await createContainer(this.newName.trim(), { ...options, image })
+    // A small image is copied in too, so the container outlives the server it came from.
+    void keepImageCopy(store, this.catalog!, image).catch(() => {})
+    this.attached = record.name
+    this.newName = ''
+    this.syncUrl()
+    this.changed()
+    return { run, image }
   }
 }

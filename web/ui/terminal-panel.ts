@@ -74,7 +74,8 @@ export class TerminalPanel extends SessionElement implements PanelActions {
     // pulling the focus into the terminal would swallow their next keys.
     const focusBefore = deepActiveElement()
     try {
-      const { run, image } = await s.startOn(choice, { ...(cmd ? { cmd } : {}), tty: terminal.size, stdin: true })
+      const spec = { ...(cmd ? { cmd } : {}), tty: terminal.size, stdin: true }
+      const { run, image } = s.keepsContainer ? await s.startContainer(choice, spec) : await s.startOn(choice, spec)
       if (!current()) {
         run.kill()
         return

@@ -37,6 +37,9 @@ pub struct ExecSpec {
     pub seccomp: bool,
     #[serde(default)]
     pub rlimits: Vec<Rlimit>,
+    /// A terminal of this size (cols, rows) for the command; none: the helper's own stdio.
+    #[serde(default)]
+    pub tty: Option<(u16, u16)>,
 }
 
 fn yes() -> bool {
@@ -130,8 +133,23 @@ fn exec(spec: &ExecSpec) -> Result<i32> {
     sys::chroot(".")?;
     drop(root);
 
+    // With a terminal: a new pty whose slave becomes the command's stdio and controlling
+    // terminal, relayed here to our own stdio (the CLI's pipes).
+    let pty = match spec.tty {
+        Some((cols, rows)) => Some(sys::openpty(cols.max(1), rows.max(1))?),
+        None => None,
+    };
     let child = sys::clone_process(0)?;
     if child == 0 {
+        if let Some((_, slave)) = &pty {
+            for fd in 0..3 {
+                if let Err(e) = sys::dup2(slave.as_raw_fd(), fd) {
+                    eprintln!("boxplay exec: {e}");
+                    sys::exit_now(126);
+                }
+            }
+        }
+        drop(pty);
         let err = match become_command(spec, seccomp_program.as_deref()) {
             Ok(never) => match never {},
             Err(e) => e,
@@ -140,8 +158,41 @@ fn exec(spec: &ExecSpec) -> Result<i32> {
         eprintln!("boxplay exec: {err}");
         sys::exit_now(if err.errno == libc::ENOENT && is_exec { 127 } else { 126 });
     }
+    if let Some((master, slave)) = pty {
+        drop(slave);
+        relay(&master);
+    }
     let status = sys::waitpid(child, 0)?.unwrap_or(0);
     Ok(if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) })
+}
+
+/// Copies our stdin to the pty and the pty to our stdout until the command's side closes.
+fn relay(master: &OwnedFd) {
+    let m = master.as_raw_fd();
+    let mut stdin_open = true;
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let fds: Vec<i32> = if stdin_open { vec![m, 0] } else { vec![m] };
+        let Ok(revents) = sys::poll(&fds, -1) else { return };
+        if revents[0] != 0 {
+            match sys::read(m, &mut buf) {
+                Ok(n) if n > 0 => {
+                    if sys::write_all(1, &buf[..n]).is_err() {
+                        return;
+                    }
+                }
+                _ => return, // EIO: the last slave closed (the command ended)
+            }
+        }
+        if stdin_open && revents.get(1).is_some_and(|r| *r != 0) {
+            match sys::read(0, &mut buf) {
+                Ok(n) if n > 0 => {
+                    let _ = sys::write_all(m, &buf[..n]);
+                }
+                _ => stdin_open = false,
+            }
+        }
+    }
 }
 
 enum Never {}
@@ -164,7 +215,14 @@ fn become_command(spec: &ExecSpec, seccomp_program: Option<&[u8]>) -> Result<Nev
         Some(list) => caps::mask_of(list)?,
         None => caps::mask_of(caps::DOCKER_DEFAULT)?,
     };
-    sys::setsid();
+    if spec.tty.is_some() {
+        sys::setsid_and_controlling_tty(0)?;
+        if !env.iter().any(|e| e.starts_with("TERM=")) {
+            env.push("TERM=xterm".into());
+        }
+    } else {
+        sys::setsid();
+    }
     caps::limit_bounding(keep)?;
     // A rootless container denies setgroups; its processes keep none anyway.
     if std::fs::read_to_string("/proc/self/setgroups").map(|s| s.trim() == "allow").unwrap_or(false) {

@@ -253,6 +253,28 @@ pub fn chroot(path: &str) -> Result<()> {
     check(ret as libc::c_long, || format!("chroot {path}")).map(drop)
 }
 
+/// A new pseudo-terminal of this size: (master, slave), both close-on-exec.
+pub fn openpty(cols: u16, rows: u16) -> Result<(OwnedFd, OwnedFd)> {
+    let (mut master, mut slave) = (0 as RawFd, 0 as RawFd);
+    let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: out-pointers are valid; NULL name and termios are allowed.
+    let ret = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &size) };
+    check(ret as libc::c_long, || "openpty".into())?;
+    // SAFETY: both fds were just created and are owned by nobody else.
+    unsafe {
+        libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
+        libc::fcntl(slave, libc::F_SETFD, libc::FD_CLOEXEC);
+        Ok((OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)))
+    }
+}
+
+/// Makes `to` a copy of `from` (not close-on-exec: it is meant to survive an exec).
+pub fn dup2(from: RawFd, to: RawFd) -> Result<()> {
+    // SAFETY: plain syscall on descriptors this process owns.
+    let ret = unsafe { libc::dup2(from, to) };
+    check(ret as libc::c_long, || format!("dup2({from}, {to})")).map(drop)
+}
+
 /// A new session with no controlling terminal; failing (already a leader) is harmless.
 pub fn setsid() {
     // SAFETY: plain syscall.

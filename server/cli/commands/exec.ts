@@ -8,11 +8,11 @@ export const command: Command = {
   description: [
     "The command joins the container's namespaces (user, mount, pid, uts, ipc, net, cgroup) and cgroups,",
     'with the same capabilities, no_new_privs and seccomp filter as its PID 1. Exits with its code.',
-    'Not supported yet: -t (a terminal), and exec into v86 or wasi containers.',
+    'Not supported yet: exec into v86 or wasi containers, and following terminal resizes with -t.',
   ].join('\n'),
   options: [
     { name: 'interactive', short: 'i', description: 'pass stdin to the command' },
-    { name: 'tty', short: 't', description: 'a terminal (not supported yet: refused)' },
+    { name: 'tty', short: 't', description: 'give the command a terminal (a new pty; its size is the one at the start)' },
     { name: 'env', short: 'e', value: true, repeat: true, placeholder: 'K=V', description: 'set an environment variable' },
     { name: 'user', short: 'u', value: true, placeholder: 'USER', description: 'user[:group] (name or id) to run as' },
     { name: 'workdir', short: 'w', value: true, placeholder: 'DIR', description: 'working directory inside the container' },

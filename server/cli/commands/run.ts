@@ -118,6 +118,10 @@ export const command: Command = {
       // The sockets would live in this process, not in the container's monitor.
       if (listOption(args, 'tcplisten').length > 0) throw new UsageError('--tcplisten does not work with -d or --name yet: run the server in the foreground', 'run')
       if (isWasmFile(imageArg)) throw new UsageError(`a bare ${imageArg} cannot become a container: load it as an image first`, 'run')
+      // On a user network a container answers to its name, as in Docker.
+      if (name !== undefined && spec.network?.name !== undefined && spec.network.name !== 'none') {
+        spec.network = { ...spec.network, aliases: [name, ...(spec.network.aliases ?? []).filter((a) => a !== name)] }
+      }
       const { runAsContainer } = await import('../../containers/run-container.js')
       const code = await runAsContainer(ctx, store, {
         image, imageArg, runtime, spec, detach, name, autoRemove: flag(args, 'rm'),

@@ -4,7 +4,9 @@
 // the command; its exit comes back as an 'X' frame, after its output. The protocol is in
 // images/init/protocol.h.
 
+import type { ChangeSet } from '../../oci/changes.js'
 import type { RootFs } from '../../oci/rootfs.js'
+import { changesOverImage } from '../writable-layer.js'
 import { RunBase } from '../run-base.js'
 import type { ExitStatus, ListeningPort, RunSpec } from '../runtime.js'
 import type { V86Assets } from './assets.js'
@@ -41,6 +43,8 @@ const STDIN_WINDOW_FRAMES = 256
 export interface V86RunOptions {
   assets: V86Assets
   rootFs: RootFs
+  /** The image's own tree, which a run's change set is measured against (rootFs may hold a container's kept files on top). */
+  imageFs?: RootFs
   spec: RunSpec
   process: { argv: string[]; env: string[]; cwd: string; user: string }
   memoryBytes: number
@@ -120,6 +124,11 @@ export class V86Run extends RunBase {
   async files(): Promise<RootFs> {
     if (!this.fs || !this.storage) throw new Error('this v86 run has no filesystem yet: wait until it has started')
     return readBack(this.fs, this.storage)
+  }
+
+  /** What the guest changed over the image (a container's kept files included), in canonical form. */
+  async changeSet(): Promise<ChangeSet> {
+    return changesOverImage(this.o.imageFs ?? this.o.rootFs, await this.files())
   }
 
   /** Image paths of the lazily-loaded files the guest has read (see file-prefetch.ts). */

@@ -12,6 +12,7 @@ import { ContentMemo, MAX_RECORDED_FILES, type ReadRecorder, memoryRecorder, pre
 import { DEFAULT_MEMORY_BYTES, machineStateKey } from './machine.js'
 import type { V86RunNetwork } from './network.js'
 import { V86Run } from './run.js'
+import { treeWithChanges } from '../writable-layer.js'
 
 const MIN_MEMORY = 16 * 2 ** 20
 const MAX_MEMORY = 2 * 2 ** 30
@@ -92,12 +93,15 @@ export class V86Runtime implements Runtime {
     }
     const record = recordKey(spec.image.digest, process.argv)
     const recorded = this.recorder.get(record).catch(() => undefined)
-    const rootFs = await this.tree(spec.image)
+    const imageFs = await this.tree(spec.image)
+    // A container's kept files go over a copy: the cached image tree is shared by every run.
+    const rootFs = treeWithChanges(imageFs, spec.changes)
     // What this command read last time, fetched while the machine restores.
     void recorded.then((paths) => paths && prefetch(rootFs, paths, this.memo)).catch(() => {})
     const run = new V86Run({
       assets: this.options.assets,
       rootFs,
+      imageFs,
       spec,
       process,
       memoryBytes,

@@ -14,6 +14,7 @@ import { WorkerPool, type SpawnWorker } from './pool.js'
 import type { Preopen } from './protocol.js'
 import type { SocketListener } from './sockets.js'
 import { WasiRun, type RunTree } from './wasi-run.js'
+import { treeWithChanges } from '../writable-layer.js'
 import { exactEnvironment, inMemoryRootFs, isBareModule } from './wasm-file.js'
 
 /** A host directory made available to a run (Node only: see server/wasi). */
@@ -93,7 +94,10 @@ export class WasiRuntime implements Runtime {
       throw new Error(`the wasi runtime runs wasi/wasm images; ${spec.image.name} is for ${spec.image.platform.os}/${spec.image.platform.architecture}`)
     }
     const proc = resolveProcess(spec)
-    const rootfs = await this.rootFs(spec.image)
+    const imageFs = await this.rootFs(spec.image)
+    // A container's kept files go over a copy, in a tree of the run's own in the worker.
+    const rootfs = treeWithChanges(imageFs, spec.changes)
+    const ownTree = rootfs !== imageFs
     const program = findProgram(rootfs, proc.argv[0]!, proc.env)
     if (typeof program === 'string') return failedRun(127, program)
     const bytes = await readFile(program.node)
@@ -112,7 +116,7 @@ export class WasiRuntime implements Runtime {
     const resolved = performance.now()
 
     const trees: RunTree[] = [{ guestPath: '/', base: rootfs }]
-    const preopens: Preopen[] = [{ fsKey: treeKey(spec.image), guestPath: '/', ...(isBareModule(spec.image) ? { hidden: true } : {}) }]
+    const preopens: Preopen[] = [{ fsKey: ownTree ? `container:${Math.random().toString(36).slice(2)}` : treeKey(spec.image), guestPath: '/', ...(isBareModule(spec.image) ? { hidden: true } : {}) }]
     for (const mount of spec.mounts ?? []) {
       if (!this.opts.loadMount) throw new Error('this wasi runtime cannot map host directories (only the Node CLI can)')
       const mounted = await this.opts.loadMount(mount)
@@ -134,6 +138,7 @@ export class WasiRuntime implements Runtime {
     const run = new WasiRun({
       pool: this.pool,
       worker,
+      imageFs,
       request: {
         module,
         args: proc.argv,
@@ -150,7 +155,7 @@ export class WasiRuntime implements Runtime {
       ...(spec.limits?.timeoutMs === undefined ? {} : { timeoutMs: spec.limits.timeoutMs }),
       ...(capBytes === undefined ? {} : { memoryCapBytes: capPages! * PAGE_BYTES }),
     })
-    for (const p of preopens.slice(1)) {
+    for (const p of ownTree ? preopens : preopens.slice(1)) {
       void run.exit.then(() => {
         if (!worker.dead) void worker.api.dropFs(p.fsKey)
         worker.trees.delete(p.fsKey)

@@ -5,7 +5,9 @@
 // answer, and the run's files rebuilt from the worker's delta after exit.
 
 import * as Comlink from 'comlink'
+import type { ChangeSet } from '../../oci/changes.js'
 import { RootFs, type DirNode, type Node } from '../../oci/rootfs.js'
+import { changesOverImage } from '../writable-layer.js'
 import { RunBase } from '../run-base.js'
 import type { ExitStatus } from '../runtime.js'
 import { applyDelta, type DeltaNode } from './fs-view.js'
@@ -43,6 +45,8 @@ export interface WasiRunOptions {
   tty?: { cols: number; rows: number }
   timeoutMs?: number
   memoryCapBytes?: number
+  /** The image's own tree, which the run's change set is measured against (the root tree may hold a container's kept files). */
+  imageFs?: RootFs
 }
 
 export class WasiRun extends RunBase {
@@ -105,6 +109,14 @@ export class WasiRun extends RunBase {
   /** The run's files once it exited: the root first, then any extra preopens. Undefined before. */
   files(): RootFs | undefined {
     return this.filesAfterExit?.[0]
+  }
+
+  /** What the program changed over the image (a container's kept files included), once it exited. */
+  async changeSet(): Promise<ChangeSet> {
+    await this.exit
+    const files = this.files()
+    if (!files) throw new Error('this wasi run kept no files (its worker failed before it ended)')
+    return changesOverImage(this.opts.imageFs ?? this.opts.trees[0]!.base, files)
   }
 
   /** Every preopen's files after exit, by guest path. */

@@ -11,7 +11,7 @@
 // Checks run in the learner's own sandbox: see shell-session.ts for how.
 
 import { LitElement, css, html, nothing } from 'lit'
-import type { Limits } from '../../runtimes/runtime.js'
+import type { Limits, RunImage } from '../../runtimes/runtime.js'
 import '../terminal-view.js'
 import type { TerminalView } from '../terminal-view.js'
 import { theme } from '../theme.js'
@@ -19,6 +19,7 @@ import type { RunRequestDetail } from './boxplay-run.js'
 import './boxplay-run.js'
 import { BoxplayStep } from './boxplay-step.js'
 import { LESSON_RUNTIMES, RUNTIME_LABELS, lessonImage, loadRuntime, parseServerAttribute, type LessonRuntimeId, type RuntimeChoice, type ServerAddress } from './runtimes.js'
+import { LessonKeeper } from './progress.js'
 import { startSession, type LessonSession } from './session.js'
 
 export interface StepPassedDetail {
@@ -93,6 +94,7 @@ export class BoxplayLesson extends LitElement {
   ]
 
   private session: LessonSession | undefined
+  private sessionImage: RunImage | undefined
   private starting: Promise<LessonSession | undefined> | undefined
   private generation = 0
   private serverAddress: ServerAddress | undefined
@@ -107,6 +109,15 @@ export class BoxplayLesson extends LitElement {
   private completed = false
   private observer: IntersectionObserver | undefined
   private readonly lessonId: string
+  /** Progress and sandbox files kept in the browser (progress.ts). */
+  private keeper: LessonKeeper | undefined
+  private restored: Promise<void> = Promise.resolve()
+  /** Sandbox saves, one after another; a Reset or Start over makes pending ones moot. */
+  private keeping: Promise<void> = Promise.resolve()
+  private keepGeneration = 0
+  private readonly onHidden = () => {
+    if (document.visibilityState === 'hidden') this.keepSandbox()
+  }
 
   constructor() {
     super()
@@ -181,6 +192,9 @@ export class BoxplayLesson extends LitElement {
       s.total = steps.length
     })
     this.goTo(0, false)
+    this.keeper = new LessonKeeper(this.lessonName)
+    this.restored = this.restoreProgress()
+    document.addEventListener('visibilitychange', this.onHidden)
     void this.loadChoices()
     // Start the sandbox once the lesson is on screen: a page of five lessons boots one VM
     // per lesson the reader reaches, not five at load.
@@ -196,10 +210,97 @@ export class BoxplayLesson extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback()
     this.observer?.disconnect()
+    document.removeEventListener('visibilitychange', this.onHidden)
     this.generation++
     this.session?.dispose()
     this.session = undefined
     this.starting = undefined
+  }
+
+  /** Steps passed and the step open, as the learner left them (a reload, a browser restart). */
+  private async restoreProgress(): Promise<void> {
+    const progress = await this.keeper?.load().catch(() => undefined)
+    if (!progress) return
+    const steps = this.steps
+    for (const i of progress.passed) {
+      const step = steps[i]
+      if (step) {
+        step.status = 'passed'
+        step.message = 'Passed (kept from your last visit).'
+      }
+    }
+    this.passedCount = steps.filter((st) => st.passed).length
+    this.completed = steps.length > 0 && steps.every((st) => st.passed)
+    this.goTo(Math.min(Math.max(0, progress.active), steps.length - 1), false)
+  }
+
+  private saveProgress(): void {
+    const passed = this.steps.flatMap((st, i) => (st.passed ? [i] : []))
+    void this.keeper?.save({ passed, active: this.active }).catch(() => {})
+  }
+
+  /** Keeps the sandbox's files (after each command, and when the page is hidden). */
+  private keepSandbox(): void {
+    const session = this.session
+    const image = this.sessionImage
+    const runtime = this.current
+    // A native sandbox lives on the server: nothing of it is kept in the browser.
+    if (!session?.changeSet || !image || !runtime || runtime === 'native' || !this.keeper || !this.sessionReady) return
+    const generation = this.keepGeneration
+    const keeper = this.keeper
+    this.keeping = this.keeping.then(async () => {
+      if (generation !== this.keepGeneration || session !== this.session) return
+      try {
+        // A VM's guest holds written pages in its cache (9p cache=loose) until it writes
+        // them back: `sync` in the learner's shell (hidden, as checks are) flushes them first.
+        if (runtime === 'v86') await session.check('sync')
+        const changes = await session.changeSet!()
+        if (generation !== this.keepGeneration) return
+        await keeper.keepSandbox(runtime, image, changes)
+      } catch (e) {
+        this.status = `Your sandbox files could not be kept: ${e instanceof Error ? e.message : String(e)}`
+      }
+    })
+  }
+
+  /**
+   * Replaces the sandbox with a fresh one once `forget` has run (dropping kept files): the old
+   * one goes at once and the status says a new one is coming, so nothing is typed into a
+   * sandbox on its way out, and a sandbox asked for meanwhile waits for the fresh one.
+   */
+  private freshSandbox(runtime: LessonRuntimeId, forget: () => Promise<void>): Promise<LessonSession | undefined> {
+    this.keepGeneration++
+    this.generation++
+    this.session?.dispose()
+    this.session = undefined
+    this.sessionReady = false
+    this.status = `Starting ${RUNTIME_LABELS[runtime]}…`
+    const fresh = (async () => {
+      await this.keeping
+      await forget().catch(() => {})
+      return this.startSandbox(runtime)
+    })()
+    this.starting = fresh
+    return fresh
+  }
+
+  /** Reset: a fresh sandbox from the image, its kept files forgotten; progress stays. */
+  async resetSandbox(): Promise<void> {
+    const runtime = this.current ?? this.runtime
+    await this.freshSandbox(runtime, async () => this.keeper?.dropSandbox(runtime))
+  }
+
+  /** Start over: progress and every kept sandbox of this lesson forgotten, from step 1 on a fresh sandbox. */
+  async startOver(): Promise<void> {
+    for (const step of this.steps) {
+      step.status = 'todo'
+      step.message = ''
+    }
+    this.passedCount = 0
+    this.completed = false
+    this.goTo(0, false)
+    const first = (this.steps[0]?.runtime as LessonRuntimeId | undefined) || this.runtime
+    await this.freshSandbox((LESSON_RUNTIMES as readonly string[]).includes(first) ? first : this.runtime, async () => this.keeper?.forget())
   }
 
   private async loadChoices(): Promise<void> {
@@ -228,6 +329,8 @@ export class BoxplayLesson extends LitElement {
       const choice = await loadRuntime(id, this.serverAddress)
       if (!choice.runtime || !choice.availability.ok) throw new Error(choice.availability.ok ? 'unavailable' : choice.availability.reason)
       const image = await lessonImage(this.image, id, this.serverAddress)
+      await this.restored
+      const kept = (await this.keeper?.sandbox(id, image).catch(() => undefined)) ?? {}
       const hostname = this.getAttribute('hostname')
       const limits = this.limits
       const session = await startSession({
@@ -237,15 +340,18 @@ export class BoxplayLesson extends LitElement {
         size: terminal?.size ?? { cols: 80, rows: 24 },
         ...(hostname ? { hostname } : {}),
         ...(limits ? { limits } : {}),
+        ...(kept.changes ? { changes: kept.changes } : {}),
       })
       if (generation !== this.generation) {
         session.dispose()
         return undefined
       }
       this.session = session
+      this.sessionImage = image
       terminal?.attach(session.feed)
       session.onCommandDone(() => {
         this.commandCount++
+        this.keepSandbox()
         void this.checkStep(false)
       })
       await session.ready
@@ -255,7 +361,8 @@ export class BoxplayLesson extends LitElement {
       this.startTimes.set(id, seconds)
       // The other runtimes' last start times stay on show: comparing them is a lesson.
       const others = [...this.startTimes].filter(([other]) => other !== id).map(([other, s]) => `${RUNTIME_LABELS[other]} took ${s.toFixed(2)} s`)
-      this.status = [`${label}: ready in ${seconds.toFixed(2)} s`, ...others].join(' · ')
+      const restoredNote = kept.changes?.entries.length ? 'your files from last time are back' : kept.note
+      this.status = [`${label}: ready in ${seconds.toFixed(2)} s`, ...(restoredNote ? [restoredNote] : []), ...others].join(' · ')
       this.stepStart = session.transcript().length
       void session.ended.then((why) => {
         if (this.session === session) this.status = `${label}: ${why}`
@@ -292,6 +399,7 @@ export class BoxplayLesson extends LitElement {
     this.active = index
     steps.forEach((s, i) => (s.active = i === index))
     this.stepStart = this.session?.transcript().length ?? 0
+    if (allowSwitch) this.saveProgress()
     const wanted = steps[index]!.runtime as LessonRuntimeId | undefined
     if (allowSwitch && wanted && wanted !== this.current && (LESSON_RUNTIMES as readonly string[]).includes(wanted)) void this.restart(wanted)
   }
@@ -350,6 +458,7 @@ export class BoxplayLesson extends LitElement {
 
   private onStepPassed(index: number, step: BoxplayStep): void {
     this.passedCount = this.steps.filter((s) => s.passed).length
+    this.saveProgress()
     const detail: StepPassedDetail = { lesson: this.lessonName, step: index, heading: step.heading || `Step ${index + 1}`, runtime: this.current ?? this.runtime }
     this.dispatchEvent(new CustomEvent('boxplay-step-passed', { detail, bubbles: true, composed: true }))
     if (!this.completed && this.steps.every((s) => s.passed)) {
@@ -381,7 +490,8 @@ export class BoxplayLesson extends LitElement {
                 </button>`
               })
             : nothing}
-          <button type="button" class="reset" title="Throw this sandbox away and start a fresh one from the image" @click=${() => void this.restart()}>Reset</button>
+          <button type="button" class="reset" title="Throw this sandbox and its kept files away and start a fresh one from the image (progress stays)" @click=${() => void this.resetSandbox()}>Reset</button>
+          <button type="button" class="start-over" title="Forget this lesson's progress and sandbox files, and begin again at step 1" @click=${() => void this.startOver()}>Start over</button>
         </div>
       </header>
       <div class="layout">

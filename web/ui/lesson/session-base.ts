@@ -1,6 +1,7 @@
 // What every lesson session shares (see session.ts): the terminal feed, the transcript of
 // what the learner saw, and the 'command done' listeners.
 
+import type { ChangeSet } from '../../oci/changes.js'
 import type { Runtime, RunImage, Limits } from '../../runtimes/runtime.js'
 import type { LessonRuntimeId } from './runtimes.js'
 import { TerminalFeed } from './terminal-feed.js'
@@ -19,6 +20,8 @@ export interface SessionOptions {
   hostname?: string
   limits?: Limits
   env?: string[]
+  /** The lesson's kept sandbox files, laid over the image (RunSpec.changes). */
+  changes?: ChangeSet
 }
 
 export interface LessonSession {
@@ -39,6 +42,8 @@ export interface LessonSession {
   transcript(): string
   /** A command or a check is under way (the prompt is not waiting for the learner). */
   readonly busy: boolean
+  /** What the learner changed in the sandbox over the image, when the runtime reports it (v86, wasi shells). */
+  changeSet?(): Promise<ChangeSet>
   dispose(): void
 }
 

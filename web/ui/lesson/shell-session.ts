@@ -10,6 +10,8 @@
 // namespaces, cgroup, environment and working directory. The cost: a check waits until the
 // shell is at its prompt, and the check lines land in the shell's history.
 
+import type { ChangeSet } from '../../oci/changes.js'
+import { hasChangeSet } from '../../runtimes/writable-layer.js'
 import type { Run } from '../../runtimes/runtime.js'
 import { MARKED_PS1, MarkerScanner, checkLine, type Marker } from './markers.js'
 import { SessionBase, type CheckResult, type LessonSession, type SessionOptions } from './session-base.js'
@@ -55,6 +57,7 @@ export class ShellSession extends SessionBase implements LessonSession {
       env: ['PS1=' + MARKED_PS1, 'HOME=/root', 'TERM=xterm-256color', ...(o.env ?? [])],
       hostname: o.hostname ?? 'boxplay',
       ...(o.limits ? { limits: o.limits } : {}),
+      ...(o.changes?.entries.length ? { changes: o.changes } : {}),
     })
     session.attach()
     return session
@@ -166,6 +169,12 @@ export class ShellSession extends SessionBase implements LessonSession {
       this.queue.push({ command, resolve })
       this.pump()
     })
+  }
+
+  /** The sandbox's files over the image, for keeping them (v86 at any time, wasi after exit). */
+  async changeSet(): Promise<ChangeSet> {
+    if (!hasChangeSet(this.run)) throw new Error(`the ${this.id} runtime does not report a sandbox's files, so they cannot be kept`)
+    return this.run.changeSet()
   }
 
   dispose(): void {
