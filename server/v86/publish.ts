@@ -74,8 +74,10 @@ export async function startPublished(
   const { Lan } = await import('../../web/net/lan.js')
   const lan = new Lan({ name: 'default' })
   // The LAN is the run's own; the spec's network (its ports) is handled here, not by start().
+  // v86's JIT stays off unless asked for (`options.jit: true`): servers that fork per
+  // connection answer ~6× faster without it (web/net/README.md).
   const { network: _ports, ...rest } = spec
-  const run = await runtime.start(rest, { lan, name: spec.hostname ?? 'boxplay' })
+  const run = await runtime.start({ ...rest, options: { jit: false, ...rest.options } }, { lan, name: spec.hostname ?? 'boxplay' })
   const address = run.link!.member.address
   let publication: Publication
   try {

@@ -50,6 +50,12 @@ export interface V86RunOptions {
   memoryBytes: number
   /** Boot from scratch even if a saved state exists (and don't save one). */
   cold: boolean
+  /**
+   * Switch v86's JIT on once the command has run a while (default). Off (`options.jit: false`)
+   * suits servers that fork per connection: busybox httpd answered ~40 requests/s with the JIT
+   * off and ~7 with it on (web/net/README.md), as each forked child's code is compiled anew.
+   */
+  jit?: boolean
   /** Where lazily-loaded file contents are kept across opens and runs. */
   memo?: ContentMemo
   /** A LAN to join: the machine gets a NIC and eth0 an address on it. */
@@ -317,7 +323,7 @@ export class V86Run extends RunBase {
         if (Number.isFinite(guestMs)) this.facts.initGuestMs = guestMs
         this.commandStarted = true
         const emulator = this.emulator
-        if (emulator) this.timers.push(setTimeout(() => this.done || enableJit(emulator), JIT_AFTER_COMMAND_MS))
+        if (emulator && this.o.jit !== false) this.timers.push(setTimeout(() => this.done || enableJit(emulator), JIT_AFTER_COMMAND_MS))
         for (const bytes of this.queuedTty.splice(0)) this.emulator?.serial_send_bytes(0, bytes)
         break
       }

@@ -106,6 +106,7 @@ export class V86Runtime implements Runtime {
       process,
       memoryBytes,
       cold: spec.options?.cold === true,
+      jit: spec.options?.jit !== false,
       memo: this.memo,
       ...(network ? { network } : {}),
       ...(this.options.log ? { log: this.options.log } : {}),
