@@ -3,7 +3,7 @@
  * machine state holds no image files: the host puts the image into the 9p filesystem after
  * booting or restoring, just before it sends the run's spec.
  *
- *   boot -> mount devtmpfs, devpts, proc, sys, tmp and the (still empty) 9p filesystem,
+ *   boot -> mount devtmpfs, devpts, proc, sys and the (still empty) 9p filesystem,
  *           open the control UART (ttyS1), send 'R', wait for 'S'   <- saved states resume here
  *        -> move the kernel filesystems into the image's root, switch root into it
  *        -> lo, and eth0 when the host gave a network; /etc/hosts from the host
@@ -240,8 +240,9 @@ static int mkdir_p(const char *path, mode_t mode) {
  * (and /dev) in the initramfs; a run only moves them into the image. Creating them after a
  * restore took most of init's time: the emulator's JIT has not seen those kernel paths yet.
  */
-static const char *const PREMOUNTED[][2] = {
-    {"/pre/proc", "proc"}, {"/pre/sys", "sys"}, {"/pre/tmp", "tmp"}, {"/dev", "dev"}};
+/* No tmpfs on /tmp: as in Docker, /tmp is the image's own directory, so what a run writes
+   there is part of its changes (a build's layer, a commit, the Files panel) in v86 as natively. */
+static const char *const PREMOUNTED[][2] = {{"/pre/proc", "proc"}, {"/pre/sys", "sys"}, {"/dev", "dev"}};
 
 static int premount(void) {
   if (mount_at("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") != 0)
@@ -257,7 +258,6 @@ static int premount(void) {
   mkdir("/pre", 0755);
   if (mount_at("proc", "/pre/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) return -1;
   if (mount_at("sysfs", "/pre/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) return -1;
-  if (mount_at("tmpfs", "/pre/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) return -1;
   return 0;
 }
 
@@ -277,7 +277,7 @@ static int enter_image(void) {
   for (size_t i = 0; i < sizeof PREMOUNTED / sizeof PREMOUNTED[0]; i++) {
     char target[64];
     snprintf(target, sizeof target, NEWROOT "/%s", PREMOUNTED[i][1]);
-    /* Images without /proc, /sys, /tmp or /dev get one; the others cost no mkdir round trip. */
+    /* Images without /proc, /sys or /dev get one; the others cost no mkdir round trip. */
     int moved = mount(PREMOUNTED[i][0], target, NULL, MS_MOVE, NULL) == 0;
     if (!moved && errno == ENOENT && mkdir(target, 0755) == 0) moved = mount(PREMOUNTED[i][0], target, NULL, MS_MOVE, NULL) == 0;
     if (!moved) {

@@ -31,6 +31,8 @@ writeFileSync(
     'RUN echo mine > /home/bobfile && mkdir -p /home/bobdir',
     'USER root',
     'RUN rm -rf /home && mkdir /home && touch /home/new',
+    // /tmp is the image's own directory in every runtime (no tmpfs over it in the VM either).
+    'RUN mkdir -p /tmp && echo kept > /tmp/note',
     'COPY conf/ /etc/app/',
     'FROM base',
     'RUN cat /etc/app/app.conf > /srv/copied && rm /srv/link',
@@ -55,8 +57,8 @@ describe('boxplay build across runtimes', () => {
   it('runs the v86-built image natively', () => {
     const r = boxplay('v86', ['run', '--runtime', 'native', 'same'])
     expect(r.stdout).toBe('port=8080\n')
-    const ls = boxplay('v86', ['run', '--runtime', 'native', 'same', '--', 'sh', '-c', 'ls /home; ls -l /bin/busybox | cut -c1-10; ls /usr/bin/wget 2>&1 | cut -d: -f2'])
-    expect(ls.stdout).toBe('new\n-rwsr-xr-x\n /usr/bin/wget\n')
+    const ls = boxplay('v86', ['run', '--runtime', 'native', 'same', '--', 'sh', '-c', 'ls /home; ls -l /bin/busybox | cut -c1-10; ls /usr/bin/wget 2>&1 | cut -d: -f2; cat /tmp/note'])
+    expect(ls.stdout).toBe('new\n-rwsr-xr-x\n /usr/bin/wget\nkept\n')
   })
 
   it('reuses layers built natively for a v86 build (the runtime is not in the key)', () => {
