@@ -64,7 +64,7 @@ describe('boxplay build across runtimes', () => {
   it('reuses layers built natively for a v86 build (the runtime is not in the key)', () => {
     const r = boxplay('native', ['build', '--runtime', 'v86', ctx])
     expect(r.code).toBe(0)
-    expect(r.stderr.match(/CACHED/g)?.length).toBe(10)
+    expect(r.stderr.match(/CACHED/g)?.length).toBe(11)
     expect(digestOf(r.stdout)).toBe(native)
   })
 })
