@@ -10,6 +10,7 @@ import type { PullEvent, RuntimeInfo } from '../../web/runtimes/remote/protocol.
 import type { Runtime } from '../../web/runtimes/runtime.js'
 import { readJson, saveBody } from './body.js'
 import { HttpError, badRequest, messageOf, statusOf } from './errors.js'
+import { sendContentBatch } from './content-batch.js'
 import { sendFile } from './file-response.js'
 import type { ImageService } from './image-service.js'
 import { parseRunRequest } from './run-request.js'
@@ -139,6 +140,11 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, url: 
     if (!file) throw new HttpError(404, `no file content ${digest}: fetch its layer's index first (GET /api/layers/LAYER/index)`)
     // Gzipped as published; the client gunzips (no Content-Encoding: the bytes are the resource).
     return sendFile(req, res, { ...file, contentType: 'application/gzip', etag: `gz-${digest}`, immutable: true })
+  }
+
+  if (head === 'contents' && parts.length === 1) {
+    if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed('GET, HEAD')
+    return sendContentBatch(req, res, url, ctx)
   }
 
   if (head === 'runs') {
