@@ -12,7 +12,7 @@
 //   blocks on each: a source that can batch (a boxplay server, web/runtimes/remote/
 //   layer-index-source.ts) sends them in one request, others leave the queueing to the browser.
 
-import type { FileData, RootFs } from '../../oci/rootfs.js'
+import type { FileData, FileNode, RootFs } from '../../oci/rootfs.js'
 
 type LazyData = Exclude<FileData, Uint8Array>
 
@@ -57,6 +57,11 @@ export class ContentMemo {
     this.held.delete(data)
     this.bytes -= entry.size
   }
+}
+
+/** A file's bytes through `memo`: the host's own reads (the run's user from /etc/passwd) are kept too. */
+export function readThrough(memo: ContentMemo, node: FileNode): Promise<Uint8Array> {
+  return node.data instanceof Uint8Array ? Promise.resolve(node.data) : memo.load(node.data)
 }
 
 /** Where records of what runs read are kept: in memory, or e.g. a page's localStorage. */

@@ -105,6 +105,7 @@ export class V86Runtime implements Runtime {
     })
     void run.boot()
     void run.exit.then(() => {
+      this.options.log?.(`${process.argv[0] ?? ''} ran in ${run.timings.map((t) => `${t.name} ${Math.round(t.ms)}`).join(', ')} ms`)
       const paths = run.readPaths()
       if (paths.length > 0 && paths.length <= MAX_RECORDED_FILES) return this.recorder.set(record, paths)
     }).catch(() => {})

@@ -1,0 +1,108 @@
+// python3 in the bundled debian image, v86, in headless Chromium through `boxplay serve`, as a
+// user opens it: a deep link (navigation start → `42` in the terminal, a cold page with an empty
+// browser cache), then Run again in the same page (click → the second `42`). Counts the
+// content requests each run made, so the rows say what the second run reused.
+//   node dist/test/bench/v86-debian-page.js
+
+import { fileURLToPath } from 'node:url'
+import { launchChromium, openPage } from '../browser/harness.js'
+import { deepLink, startServe, terminalText } from '../e2e/playground.js'
+import { type AnyRow, median, round } from './framework.js'
+
+const CMD = "python3 -c 'print(42)'"
+
+/** The runtime logs one line per finished run (web/runtimes/v86/runtime.ts): "python3 ran in load 3, restore 400, …". */
+const RAN = /python3 ran in (.*) ms/
+
+/** Resolves when the page has logged `n` finished python3 runs; the wall clock (ms) then. */
+function ranTimes(page: import('playwright-core').Page): { wait(n: number): Promise<{ at: number; phases: string }> } {
+  const done: { at: number; phases: string }[] = []
+  const waiters: (() => void)[] = []
+  page.on('console', (m) => {
+    const match = RAN.exec(m.text())
+    if (!match) return
+    done.push({ at: performance.now(), phases: match[1]! })
+    for (const w of waiters.splice(0)) w()
+  })
+  return {
+    async wait(n) {
+      const deadline = performance.now() + 180_000
+      while (done.length < n) {
+        if (performance.now() > deadline) throw new Error(`python3 in v86 debian did not finish run ${n} in the page; terminal:\n${await terminalText(page)}`)
+        await new Promise<void>((r) => (waiters.push(r), setTimeout(r, 500)))
+      }
+      return done[n - 1]!
+    },
+  }
+}
+
+export interface PageSample {
+  /** page.goto (the deep link) → the first run's exit. */
+  coldMs: number
+  /** Run clicked → the second run's exit. */
+  secondMs: number
+  /** Content requests (single or batched) of each run. */
+  coldContents: number
+  secondContents: number
+  /** The runtime's phases of each run (load, restore, init, command). */
+  coldPhases: string
+  secondPhases: string
+}
+
+export async function pageSamples(repeats: number): Promise<PageSample[]> {
+  const serve = await startServe()
+  const out: PageSample[] = []
+  try {
+    for (let i = 0; i < repeats; i++) {
+      const browser = await launchChromium() // a fresh profile: nothing cached from the last sample
+      try {
+        const { page } = await openPage(browser, serve.url.href) // the token becomes a cookie
+        let contents = 0
+        page.on('request', (r) => {
+          if (!/^\/api\/contents?\b/.test(new URL(r.url()).pathname)) return
+          contents++
+          if (process.env.BOXPLAY_BENCH_VERBOSE) console.error(`request: ${r.url().slice(0, 140)}`)
+        })
+        const runs = ranTimes(page)
+        const t0 = performance.now()
+        await page.goto(deepLink(serve.origin, { image: 'debian', runtime: 'v86', cmd: CMD }))
+        const first = await runs.wait(1)
+        const coldContents = contents
+        contents = 0
+        await page.waitForTimeout(300) // the page settles (the Run button comes back)
+        const t1 = performance.now()
+        await page.locator('boxplay-app #run').click()
+        const second = await runs.wait(2)
+        out.push({
+          coldMs: round(first.at - t0, 1),
+          secondMs: round(second.at - t1, 1),
+          coldContents,
+          secondContents: contents,
+          coldPhases: first.phases,
+          secondPhases: second.phases,
+        })
+        await page.close()
+      } finally {
+        await browser.close()
+      }
+    }
+  } finally {
+    await serve.close()
+  }
+  return out
+}
+
+export async function benchV86DebianPage(opts: { repeats?: number } = {}): Promise<AnyRow[]> {
+  const s = await pageSamples(opts.repeats ?? 3)
+  const cold = s.map((x) => x.coldMs)
+  const second = s.map((x) => x.secondMs)
+  return [
+    { name: `python3 in debian, v86, Chromium: deep link → 42 (cold page, through serve)`, value: round(median(cold), 1), unit: 'ms', target: '≤ 3000', samples: cold },
+    { name: `python3 in debian, v86, Chromium: Run again in the same page → 42`, value: round(median(second), 1), unit: 'ms', target: '≤ 1000', samples: second },
+    { name: `… content requests: cold page / second run (medians)`, value: median(s.map((x) => x.coldContents)), unit: 'requests', samples: s.map((x) => x.secondContents) },
+  ]
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  for (const x of await pageSamples(Number(process.env.REPEATS ?? 3))) process.stdout.write(JSON.stringify(x) + '\n')
+}
