@@ -13,6 +13,7 @@ export const benches: readonly BenchEntry[] = [
   { name: 'wasi-http', run: async () => (await import('./wasi-http.js')).benchWasiHttp() },
   { name: 'v86', run: async () => (await import('./v86.js')).benchV86() },
   { name: 'v86-debian', run: async () => (await import('./v86-debian.js')).benchV86Debian() },
+  { name: 'v86-debian-page', run: async () => (await import('./v86-debian-page.js')).benchV86DebianPage() },
   { name: 'build', run: async () => (await import('./build.js')).benchBuild() },
   { name: 'serve', run: async () => (await import('./serve.js')).benchServe() },
 ]

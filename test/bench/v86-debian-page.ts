@@ -2,7 +2,7 @@
 // user opens it: a deep link (navigation start → `42` in the terminal, a cold page with an empty
 // browser cache), then Run again in the same page (click → the second `42`). Counts the
 // content requests each run made, so the rows say what the second run reused.
-//   node dist/test/bench/v86-debian-page.js
+//   node dist/test/bench/v86-debian-page.js   (or `npm run bench -- v86-debian-page`; REPEATS=N)
 
 import { fileURLToPath } from 'node:url'
 import { launchChromium, openPage } from '../browser/harness.js'
@@ -99,7 +99,8 @@ export async function benchV86DebianPage(opts: { repeats?: number } = {}): Promi
   return [
     { name: `python3 in debian, v86, Chromium: deep link → 42 (cold page, through serve)`, value: round(median(cold), 1), unit: 'ms', target: '≤ 3000', samples: cold },
     { name: `python3 in debian, v86, Chromium: Run again in the same page → 42`, value: round(median(second), 1), unit: 'ms', target: '≤ 1000', samples: second },
-    { name: `… content requests: cold page / second run (medians)`, value: median(s.map((x) => x.coldContents)), unit: 'requests', samples: s.map((x) => x.secondContents) },
+    { name: `… content requests of the cold page's run`, value: median(s.map((x) => x.coldContents)), unit: 'requests', samples: s.map((x) => x.coldContents) },
+    { name: `… content requests of the second run`, value: median(s.map((x) => x.secondContents)), unit: 'requests', target: '0', samples: s.map((x) => x.secondContents) },
   ]
 }
 

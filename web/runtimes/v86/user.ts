@@ -34,7 +34,10 @@ export async function resolveIdentity(root: RootFs, spec: string, read: ReadNode
   const user = (colon < 0 ? spec : spec.slice(0, colon)) || '0'
   const group = colon < 0 ? '' : spec.slice(colon + 1)
 
-  const entry = (await lines(root, '/etc/passwd', read)).find((f) => f.length >= 7 && (numeric(user) ? Number(f[2]) === Number(user) : f[0] === user))
+  // Both asked for at once: from a server that batches, they travel together (and with the
+  // files the command read last time, file-prefetch.ts).
+  const [passwd, groupsFile] = await Promise.all([lines(root, '/etc/passwd', read), lines(root, '/etc/group', read)])
+  const entry = passwd.find((f) => f.length >= 7 && (numeric(user) ? Number(f[2]) === Number(user) : f[0] === user))
   if (!entry && !numeric(user)) {
     throw new UserError(`unable to find user ${user}: no matching entries in the image's /etc/passwd`)
   }
@@ -43,7 +46,6 @@ export async function resolveIdentity(root: RootFs, spec: string, read: ReadNode
   const home = entry ? entry[5]! : uid === 0 ? '/root' : '/'
   const name = entry?.[0]
 
-  const groupsFile = await lines(root, '/etc/group', read)
   if (group) {
     if (numeric(group)) gid = Number(group)
     else {
