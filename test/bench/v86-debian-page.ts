@@ -1,7 +1,9 @@
 // python3 in the bundled debian image, v86, in headless Chromium through `boxplay serve`, as a
-// user opens it: a deep link (navigation start → `42` in the terminal, a cold page with an empty
-// browser cache), then Run again in the same page (click → the second `42`). Counts the
-// content requests each run made, so the rows say what the second run reused.
+// user opens it: a deep link (page.goto → the run's exit, a fresh browser profile each sample),
+// then Run again in the same page (click → exit), against the same command as a native
+// container Run in the same page. Counts the content requests each run made, so the rows say
+// what the second run reused. One serve for all samples: the first one's cold page includes
+// serve indexing the debian layer once.
 //   node dist/test/bench/v86-debian-page.js   (or `npm run bench -- v86-debian-page`; REPEATS=N)
 
 import { fileURLToPath } from 'node:url'
@@ -11,7 +13,7 @@ import { type AnyRow, type BenchResult, median, round } from './framework.js'
 
 const CMD = "python3 -c 'print(42)'"
 
-/** The runtime logs one line per finished run (web/runtimes/v86/runtime.ts): "python3 ran in load 3, restore 400, …". */
+/** The runtime logs one line per finished run (web/runtimes/v86/runtime.ts): "python3 ran in tree 0, load 3, restore 400, …". */
 const RAN = /python3 ran in (.*) ms/
 
 /** Resolves when the page has logged `n` finished python3 runs; the wall clock (ms) then. */
