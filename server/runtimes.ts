@@ -29,7 +29,9 @@ export async function hostRuntime(kind: HostRuntimeKind, store: Store): Promise<
       ])
       // Image trees from per-layer indexes kept on disk: a big layer is not re-read each run.
       const trees = new TreeCache(join(store.home, 'cache', 'v86-trees'))
-      return new V86Runtime({ assets: nodeV86Assets({ cacheDir: join(store.home, 'cache', 'v86') }), rootFs: (image) => trees.rootFs(image) })
+      // BOXPLAY_DEBUG: the runtime says where each run's time went (on stderr).
+      const log = process.env.BOXPLAY_DEBUG ? { log: (m: string) => process.stderr.write(`boxplay: v86: ${m}\n`) } : {}
+      return new V86Runtime({ assets: nodeV86Assets({ cacheDir: join(store.home, 'cache', 'v86') }), rootFs: (image) => trees.rootFs(image), ...log })
     }
   }
 }

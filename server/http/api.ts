@@ -11,6 +11,7 @@ import type { Runtime } from '../../web/runtimes/runtime.js'
 import { readJson, saveBody } from './body.js'
 import { HttpError, badRequest, messageOf, statusOf } from './errors.js'
 import { createBuild } from './builds.js'
+import { sendContentBatch } from './content-batch.js'
 import { sendFile } from './file-response.js'
 import type { ImageService } from './image-service.js'
 import { parseRunRequest } from './run-request.js'
@@ -147,6 +148,11 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, url: 
   if (head === 'builds' && parts.length === 1) {
     if (method !== 'POST') throw methodNotAllowed('POST')
     return createBuild(req, res, url, ctx)
+  }
+
+  if (head === 'contents' && parts.length === 1) {
+    if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed('GET, HEAD')
+    return sendContentBatch(req, res, url, ctx)
   }
 
   if (head === 'runs') {

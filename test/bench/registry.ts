@@ -15,6 +15,7 @@ export const benches: readonly BenchEntry[] = [
   { name: 'v86-http', run: async () => (await import('./v86-http.js')).benchV86Http() },
   { name: 'v86-preview', run: async () => (await import('./v86-preview.js')).benchV86Preview() },
   { name: 'v86-debian', run: async () => (await import('./v86-debian.js')).benchV86Debian() },
+  { name: 'v86-debian-page', run: async () => (await import('./v86-debian-page.js')).benchV86DebianPage() },
   { name: 'build', run: async () => (await import('./build.js')).benchBuild() },
   { name: 'net-http', run: async () => (await import('./net-http.js')).benchNetHttp() },
   { name: 'serve', run: async () => (await import('./serve.js')).benchServe() },

@@ -13,6 +13,7 @@
 //   GET    /api/blobs/sha256:HEX         raw blob, immutable caching, Range requests
 //   GET    /api/layers/sha256:HEX/index  the layer index of layer blob HEX (web/oci/layer-index.ts), immutable
 //   GET    /api/content/sha256:HEX       a file's content by its sha256 (from layers indexed so far), immutable
+//   GET    /api/contents?sha256=HEX,…    up to 64 contents in one framed body (web/oci/content-batch.ts), immutable
 //   POST   /api/runs                     CreateRunRequest → RunInfo (201); 429 when busy
 //   GET    /api/runs                     RunInfo[]
 //   GET    /api/runs/ID                  RunInfo (stats in `facts`)

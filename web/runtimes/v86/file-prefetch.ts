@@ -7,18 +7,17 @@
 //   per image, so is their FileData), up to a byte budget, oldest dropped first. A second run
 //   of a command in the same page then fetches, gunzips and verifies nothing.
 // - Recorded reads: a run notes which of the image's files the guest read; the next run of
-//   the same command in the same image (a later page too, if the recorder persists) starts
-//   fetching those files, a few at a time, while the machine restores, instead of one by one
-//   as the guest blocks on each.
+//   the same command in the same image (a later page too, if the recorder persists) asks for
+//   all of those files at once while the machine restores, instead of one by one as the guest
+//   blocks on each: a source that can batch (a boxplay server, web/runtimes/remote/
+//   layer-index-source.ts) sends them in one request, others leave the queueing to the browser.
 
-import type { FileData, RootFs } from '../../oci/rootfs.js'
+import type { FileData, FileNode, RootFs } from '../../oci/rootfs.js'
 
 type LazyData = Exclude<FileData, Uint8Array>
 
 /** Default budget: python3's start reads ~11 MB; a few such commands fit. */
 export const DEFAULT_MEMO_BYTES = 64 * 2 ** 20
-/** Requests in flight while prefetching: what a browser gives one HTTP/1.1 origin. */
-const PREFETCH_CONCURRENCY = 6
 /** A record names at most this many files (a build or `find /` reads thousands: not worth keeping). */
 export const MAX_RECORDED_FILES = 400
 
@@ -60,6 +59,11 @@ export class ContentMemo {
   }
 }
 
+/** A file's bytes through `memo`: the host's own reads (the run's user from /etc/passwd) are kept too. */
+export function readThrough(memo: ContentMemo, node: FileNode): Promise<Uint8Array> {
+  return node.data instanceof Uint8Array ? Promise.resolve(node.data) : memo.load(node.data)
+}
+
 /** Where records of what runs read are kept: in memory, or e.g. a page's localStorage. */
 export interface ReadRecorder {
   get(key: string): Promise<string[] | undefined>
@@ -81,8 +85,8 @@ export function recordKey(imageDigest: string, argv: readonly string[]): string 
 }
 
 /**
- * Starts loading `paths` of `root` into `memo`, a few at a time; resolves when all have
- * settled. Paths the tree no longer has, or holds in memory already, are skipped; failures
+ * Starts loading `paths` of `root` into `memo`, all in the same turn of the event loop (so a
+ * batching source gets them together); resolves when all have settled. Paths the tree no longer has, or holds in memory already, are skipped; failures
  * are left for the guest's own read to report.
  */
 export async function prefetch(root: RootFs, paths: readonly string[], memo: ContentMemo): Promise<number> {
@@ -96,11 +100,7 @@ export async function prefetch(root: RootFs, paths: readonly string[], memo: Con
     }
     if (node?.kind === 'file' && !(node.data instanceof Uint8Array) && !memo.has(node.data)) todo.push(node.data)
   }
-  let next = 0
-  const worker = async () => {
-    while (next < todo.length) await memo.load(todo[next++]!).catch(() => {})
-  }
-  await Promise.all(Array.from({ length: Math.min(PREFETCH_CONCURRENCY, todo.length) }, worker))
+  await Promise.all(todo.map((data) => memo.load(data).catch(() => {})))
   return todo.length
 }
 

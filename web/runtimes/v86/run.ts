@@ -11,7 +11,7 @@ import { RunBase } from '../run-base.js'
 import type { ExitStatus, ListeningPort, RunSpec } from '../runtime.js'
 import type { V86Assets } from './assets.js'
 import { findCommand } from './command-path.js'
-import type { ContentMemo } from './file-prefetch.js'
+import { type ContentMemo, readThrough } from './file-prefetch.js'
 import { type RootFsStorage, type V86Fs, loadImage, readBack } from './filesystem.js'
 import { type Emulator, StateError, enableJit, machineStateKey, startMachine } from './machine.js'
 import { GuestLink, type V86RunNetwork } from './network.js'
@@ -228,7 +228,8 @@ export class V86Run extends RunBase {
     // Resolved up front: an unknown user fails before any machine starts.
     let identity: Identity
     try {
-      identity = await resolveIdentity(this.o.rootFs, this.o.process.user)
+      const memo = this.o.memo
+      identity = await resolveIdentity(this.o.rootFs, this.o.process.user, memo ? (node) => readThrough(memo, node) : undefined)
     } catch (err) {
       if (!(err instanceof UserError)) throw err
       this.emit('stderr', new TextEncoder().encode(`boxplay: ${err.message}\n`))

@@ -93,9 +93,11 @@ export class V86Runtime implements Runtime {
     }
     const record = recordKey(spec.image.digest, process.argv)
     const recorded = this.recorder.get(record).catch(() => undefined)
+    const treeStart = performance.now()
     const imageFs = await this.tree(spec.image)
     // A container's kept files go over a copy: the cached image tree is shared by every run.
     const rootFs = treeWithChanges(imageFs, spec.changes)
+    const treeMs = performance.now() - treeStart
     // What this command read last time, fetched while the machine restores.
     void recorded.then((paths) => paths && prefetch(rootFs, paths, this.memo)).catch(() => {})
     const run = new V86Run({
@@ -113,6 +115,9 @@ export class V86Runtime implements Runtime {
     })
     void run.boot()
     void run.exit.then(() => {
+      // Where the time went, for BOXPLAY_DEBUG and the page's console (test/bench/v86-debian-page.ts reads it).
+      const phases = [{ name: 'tree', ms: treeMs }, ...run.timings]
+      this.options.log?.(`${process.argv[0] ?? ''} ran in ${phases.map((t) => `${t.name} ${Math.round(t.ms)}`).join(', ')} ms`)
       const paths = run.readPaths()
       if (paths.length > 0 && paths.length <= MAX_RECORDED_FILES) return this.recorder.set(record, paths)
     }).catch(() => {})

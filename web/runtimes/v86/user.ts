@@ -4,7 +4,7 @@
 // "uid:gid"; an unknown name is an error, an unknown uid runs with gid 0; supplementary
 // groups are those that list the user by name.
 
-import { type RootFs, readFile } from '../../oci/rootfs.js'
+import { type FileNode, type RootFs, readFile } from '../../oci/rootfs.js'
 
 export interface Identity {
   uid: number
@@ -17,21 +17,27 @@ export class UserError extends Error {
   override name = 'UserError'
 }
 
-async function lines(root: RootFs, path: string): Promise<string[][]> {
+/** How a file's bytes are read: by default straight from the image; a run passes its content memo. */
+export type ReadNode = (node: FileNode) => Promise<Uint8Array>
+
+async function lines(root: RootFs, path: string, read: ReadNode): Promise<string[][]> {
   const node = root.lookup(path)
   if (node?.kind !== 'file') return []
-  const text = new TextDecoder().decode(await readFile(node))
+  const text = new TextDecoder().decode(await read(node))
   return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'))
 }
 
 const numeric = (s: string) => /^\d+$/.test(s)
 
-export async function resolveIdentity(root: RootFs, spec: string): Promise<Identity> {
+export async function resolveIdentity(root: RootFs, spec: string, read: ReadNode = readFile): Promise<Identity> {
   const colon = spec.indexOf(':')
   const user = (colon < 0 ? spec : spec.slice(0, colon)) || '0'
   const group = colon < 0 ? '' : spec.slice(colon + 1)
 
-  const entry = (await lines(root, '/etc/passwd')).find((f) => f.length >= 7 && (numeric(user) ? Number(f[2]) === Number(user) : f[0] === user))
+  // Both asked for at once: from a server that batches, they travel together (and with the
+  // files the command read last time, file-prefetch.ts).
+  const [passwd, groupsFile] = await Promise.all([lines(root, '/etc/passwd', read), lines(root, '/etc/group', read)])
+  const entry = passwd.find((f) => f.length >= 7 && (numeric(user) ? Number(f[2]) === Number(user) : f[0] === user))
   if (!entry && !numeric(user)) {
     throw new UserError(`unable to find user ${user}: no matching entries in the image's /etc/passwd`)
   }
@@ -40,7 +46,6 @@ export async function resolveIdentity(root: RootFs, spec: string): Promise<Ident
   const home = entry ? entry[5]! : uid === 0 ? '/root' : '/'
   const name = entry?.[0]
 
-  const groupsFile = await lines(root, '/etc/group')
   if (group) {
     if (numeric(group)) gid = Number(group)
     else {
