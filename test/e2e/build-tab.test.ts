@@ -9,23 +9,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { launchChromium, openPage, screenshot, servePreview, type Browser } from '../browser/harness.js'
-import { assertBuilt, playgroundDir, startServe, waitForTerminal, type Serve } from './playground.js'
+import { openPage, screenshot, servePreview, type Browser } from '../browser/harness.js'
+import { buildInPanel, closePlayground, openPlayground, playgroundDir, waitForTerminal, type Serve } from './playground.js'
 
 let serve: Serve
 let browser: Browser
 
-beforeAll(async () => {
-  assertBuilt()
-  serve = await startServe()
-  browser = await launchChromium()
-  const { page } = await openPage(browser, serve.url.href)
-  await page.close()
-})
-afterAll(async () => {
-  await browser?.close()
-  await serve?.close()
-})
+beforeAll(async () => ({ serve, browser } = await openPlayground()))
+afterAll(() => closePlayground({ serve, browser }))
 
 const DOCKERFILE = ['FROM busybox', 'COPY hello.txt dropped.txt /srv/', 'RUN echo built-by-RUN >> /srv/hello.txt && rm /etc/group', 'CMD ["cat", "/srv/hello.txt", "/srv/dropped.txt"]', ''].join('\n')
 
@@ -36,18 +27,7 @@ async function pickRuntime(page: Page, id: 'v86' | 'native'): Promise<void> {
 }
 
 /** Presses Build and waits for the digest (or fails with the build's error and log). */
-async function build(page: Page): Promise<{ digest: string; log: string }> {
-  const panel = page.locator('boxplay-app bp-build-panel')
-  await expect.poll(() => panel.locator('#build').isEnabled(), { timeout: 30_000 }).toBe(true)
-  const builds = async () => Number((await panel.getAttribute('data-builds')) ?? 0)
-  const before = await builds()
-  await panel.locator('#build').click()
-  await expect.poll(builds, { timeout: 120_000 }).toBeGreaterThan(before)
-  if (await panel.locator('#build-failure').count()) {
-    throw new Error(`the build failed: ${await panel.locator('#build-failure').innerText()}\n${await panel.locator('#build-log').innerText().catch(() => '')}`)
-  }
-  return { digest: await panel.locator('#build-digest').innerText(), log: await panel.locator('#build-log').innerText() }
-}
+const build = (page: Page) => buildInPanel(page)
 
 describe('the Build tab', () => {
   it('builds in the page (v86 RUN) and on the server (native RUN) to the same digest, and runs the result in both', async () => {

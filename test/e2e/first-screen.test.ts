@@ -5,23 +5,14 @@
 
 import { release } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium, openPage, screenshot, servePreview, type Browser } from '../browser/harness.js'
-import { assertBuilt, playgroundDir, startServe, waitForTerminal, type Serve } from './playground.js'
+import { openPage, screenshot, servePreview, type Browser } from '../browser/harness.js'
+import { closePlayground, openPlayground, playgroundDir, waitForTerminal, type Serve } from './playground.js'
 
 let serve: Serve
 let browser: Browser
 
-beforeAll(async () => {
-  assertBuilt()
-  serve = await startServe()
-  browser = await launchChromium()
-  const { page } = await openPage(browser, serve.url.href)
-  await page.close()
-})
-afterAll(async () => {
-  await browser?.close()
-  await serve?.close()
-})
+beforeAll(async () => ({ serve, browser } = await openPlayground()))
+afterAll(() => closePlayground({ serve, browser }))
 
 describe('the first screen', () => {
   it('opens on debian with hints and samples in place of an empty terminal', async () => {

@@ -4,24 +4,14 @@
 // the container does not depend on the server's store for its image.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium, openPage, type Browser } from '../browser/harness.js'
-import { assertBuilt, deepLink, startServe, waitForTerminal, type Serve } from './playground.js'
+import { openPage, type Browser } from '../browser/harness.js'
+import { closePlayground, deepLink, openPlayground, waitForTerminal, type Serve } from './playground.js'
 
 let serve: Serve
 let browser: Browser
 
-beforeAll(async () => {
-  assertBuilt()
-  serve = await startServe()
-  browser = await launchChromium()
-  const { page } = await openPage(browser, serve.url.href)
-  await page.close()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await serve?.close()
-})
+beforeAll(async () => ({ serve, browser } = await openPlayground()))
+afterAll(() => closePlayground({ serve, browser }))
 
 describe('containers kept in the browser, served', () => {
   it('keeps a v86 container made from a server image, and a copy of the image', async () => {

@@ -5,34 +5,16 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { launchChromium, openPage, screenshot, type Browser } from '../browser/harness.js'
-import { assertBuilt, startServe, type Serve } from './playground.js'
+import { openPage, screenshot, type Browser } from '../browser/harness.js'
+import { buildInPanel, closePlayground, openPlayground, type Serve } from './playground.js'
 
 let serve: Serve
 let browser: Browser
 
-beforeAll(async () => {
-  assertBuilt()
-  serve = await startServe()
-  browser = await launchChromium()
-  const { page } = await openPage(browser, serve.url.href)
-  await page.close()
-})
-afterAll(async () => {
-  await browser?.close()
-  await serve?.close()
-})
+beforeAll(async () => ({ serve, browser } = await openPlayground()))
+afterAll(() => closePlayground({ serve, browser }))
 
-async function build(page: Page): Promise<{ digest: string; log: string }> {
-  const panel = page.locator('boxplay-app bp-build-panel')
-  await expect.poll(() => panel.locator('#build').isEnabled(), { timeout: 30_000 }).toBe(true)
-  const builds = async () => Number((await panel.getAttribute('data-builds')) ?? 0)
-  const before = await builds()
-  await panel.locator('#build').click()
-  await expect.poll(builds, { timeout: 120_000 }).toBeGreaterThan(before)
-  if (await panel.locator('#build-failure').count()) throw new Error(`the build failed: ${await panel.locator('#build-failure').innerText()}`)
-  return { digest: await panel.locator('#build-digest').innerText(), log: await panel.locator('#build-log').innerText() }
-}
+const build = (page: Page) => buildInPanel(page)
 
 /** "same layer" / "new layer" for the layer row whose step contains `text`. */
 function since(page: Page, text: string): Promise<string> {

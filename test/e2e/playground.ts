@@ -7,7 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { root } from '../browser/harness.js'
+import { expect } from 'vitest'
+import { launchChromium, openPage, root, type Browser } from '../browser/harness.js'
 
 export const playgroundDir = join(root, 'dist', 'playground')
 
@@ -82,4 +83,36 @@ export async function waitForTerminal(page: Page, pattern: RegExp, timeoutMs = 3
 export function deepLink(base: string, query: Record<string, string>): string {
   const q = new URLSearchParams(query).toString().replace(/\+/g, '%20')
   return `${base}/?${q}`
+}
+
+/**
+ * A served playground and one Chromium for a test file. The first page load (which
+ * exchanges the token for the cookie and installs the service worker) is done here.
+ */
+export async function openPlayground(): Promise<{ serve: Serve; browser: Browser }> {
+  assertBuilt()
+  const serve = await startServe()
+  const browser = await launchChromium()
+  const { page } = await openPage(browser, serve.url.href)
+  await page.close()
+  return { serve, browser }
+}
+
+export async function closePlayground(p: { serve?: Serve; browser?: Browser }): Promise<void> {
+  await p.browser?.close()
+  await p.serve?.close()
+}
+
+/** Clicks Build in the Build tab and waits for that build; throws with the log if it failed. */
+export async function buildInPanel(page: Page, timeoutMs = 240_000): Promise<{ digest: string; log: string }> {
+  const panel = page.locator('boxplay-app bp-build-panel')
+  await expect.poll(() => panel.locator('#build').isEnabled(), { timeout: 30_000 }).toBe(true)
+  const builds = async () => Number((await panel.getAttribute('data-builds')) ?? 0)
+  const before = await builds()
+  await panel.locator('#build').click()
+  await expect.poll(builds, { timeout: timeoutMs, interval: 500 }).toBeGreaterThan(before)
+  if (await panel.locator('#build-failure').count()) {
+    throw new Error(`the build failed: ${await panel.locator('#build-failure').innerText()}\n${await panel.locator('#build-log').innerText().catch(() => '')}`)
+  }
+  return { digest: await panel.locator('#build-digest').innerText(), log: await panel.locator('#build-log').innerText() }
 }
