@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { build, type BuildEvent, type BuildHost } from '../../web/build/builder.js'
 import type { BuildContext } from '../../web/build/context.js'
-import { parseDockerfile, type ParsedDockerfile } from '../../web/build/dockerfile.js'
+import type { ParsedDockerfile } from '../../web/build/dockerfile-model.js'
 import { imageDocuments } from '../../web/build/image-documents.js'
 import { toChangeSet } from '../../web/runtimes/remote/changes.js'
 import { OCI_MANIFEST } from '../../web/oci/media-types.js'
@@ -21,6 +21,7 @@ import { storeNameFor } from '../store/names.js'
 import type { Store } from '../store/store.js'
 import { BuildCache } from './cache.js'
 import { readContextDir } from './context.js'
+import { parseDockerfileCached } from './parsed-cache.js'
 
 /** File bytes a native step may write (what the Rust core copies out of its scratch tmpfs). */
 const MAX_STEP_BYTES = 64 << 20
@@ -53,7 +54,8 @@ export async function buildImage(store: Store, opts: NodeBuildOptions): Promise<
   } catch {
     throw new Error(`cannot read ${file}: give the Dockerfile with -f, or put one in the context directory`)
   }
-  const dockerfile = parseDockerfile(text, resolve(file) === resolve(opts.contextDir, 'Dockerfile') ? 'Dockerfile' : file)
+  const name = resolve(file) === resolve(opts.contextDir, 'Dockerfile') ? 'Dockerfile' : file
+  const dockerfile = opts.noCache ? (await import('../../web/build/dockerfile.js')).parseDockerfile(text, name) : await parseDockerfileCached(join(store.home, 'cache', 'build', 'parsed'), text, name)
   const context = await readContextDir(opts.contextDir)
   return buildParsed(store, { ...opts, dockerfile, context })
 }

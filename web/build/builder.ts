@@ -17,7 +17,7 @@ import { readFile, RootFs, splitPath, type FileData, type Node } from '../oci/ro
 import { readTarSync } from '../oci/tar.js'
 import type { ImageConfig, LayerRef, Run, RunImage, Runtime } from '../runtimes/runtime.js'
 import { globRegExp, hasGlob, type BuildContext, type ContextEntry } from './context.js'
-import { DockerfileError, parseDockerfile, type Instruction, type ParsedDockerfile, type Stage } from './dockerfile.js'
+import { DockerfileError, type Instruction, type ParsedDockerfile, type Stage } from './dockerfile-model.js'
 import { keyValues, processWords, SubstitutionError } from './words.js'
 
 /** The config the builder writes: the runnable part plus what Docker records beside it. */
@@ -307,7 +307,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 
     // The base's ONBUILD triggers run first, as if written after FROM; the new image does not
     // keep them (Docker: triggers are not inherited by grandchildren).
-    const triggers = onBuildSteps(stage.from, state.config.OnBuild ?? [], file)
+    const triggers = await onBuildSteps(stage.from, state.config.OnBuild ?? [], file)
     if (state.config.OnBuild) {
       const { OnBuild: _triggers, ...rest } = state.config
       state = { ...state, config: rest }
@@ -632,8 +632,9 @@ function inheritedConfig(raw: Record<string, unknown> | undefined): BuiltConfig 
 }
 
 /** A base image's ONBUILD triggers as steps of the stage that builds on it (on its FROM line). */
-function onBuildSteps(from: Instruction, triggers: readonly string[], file: string): Instruction[] {
+async function onBuildSteps(from: Instruction, triggers: readonly string[], file: string): Promise<Instruction[]> {
   if (triggers.length === 0) return []
+  const { parseDockerfile } = await import('./dockerfile.js')
   try {
     return parseDockerfile(`FROM scratch\n${triggers.join('\n')}\n`, file).stages[0]!.steps.map((s) => ({ ...s, line: from.line }))
   } catch (e) {

@@ -5,22 +5,9 @@
 // Variables are substituted later, by the builder, with the values in scope at each step.
 
 import { DockerfileParser } from 'dockerfile-ast'
+import { DockerfileError, type Instruction, type Keyword, type ParsedDockerfile, type Stage } from './dockerfile-model.js'
 
-export class DockerfileError extends Error {
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    readonly instruction: string,
-    what: string,
-  ) {
-    super(`${file}:${line}: ${instruction}: ${what}`)
-    this.name = 'DockerfileError'
-  }
-}
-
-export type Keyword =
-  | 'FROM' | 'RUN' | 'COPY' | 'ADD' | 'ENV' | 'ARG' | 'WORKDIR' | 'USER' | 'CMD' | 'ENTRYPOINT'
-  | 'EXPOSE' | 'LABEL' | 'SHELL' | 'STOPSIGNAL' | 'VOLUME' | 'HEALTHCHECK' | 'ONBUILD' | 'MAINTAINER'
+export { DockerfileError, type Instruction, type Keyword, type ParsedDockerfile, type Stage } from './dockerfile-model.js'
 
 /** Flags each instruction takes; any other flag is an error. */
 const FLAGS: Partial<Record<Keyword, readonly string[]>> = {
@@ -37,38 +24,6 @@ const KEYWORDS: readonly Keyword[] = [
 const JSON_FORM: readonly Keyword[] = ['RUN', 'CMD', 'ENTRYPOINT', 'SHELL', 'COPY', 'ADD', 'VOLUME']
 /** What an ONBUILD trigger may not be (Docker's rule). */
 const NOT_TRIGGERS: readonly string[] = ['ONBUILD', 'FROM', 'MAINTAINER']
-
-export interface Instruction {
-  keyword: Keyword
-  /** 1-based line where the instruction starts. */
-  line: number
-  /** The arguments after the flags, continuations joined (Docker's view of the line). */
-  args: string
-  flags: ReadonlyMap<string, string>
-  /** The exec (JSON array) form, when the arguments are one. */
-  json?: string[]
-  /** Instruction text as written (continuations joined), for errors and history. */
-  text: string
-}
-
-export interface Stage {
-  /** 0-based position. */
-  index: number
-  /** The `AS name`, lower-cased as Docker does. */
-  name?: string
-  /** The image expression after FROM (substituted with the global ARGs). */
-  base: string
-  from: Instruction
-  steps: Instruction[]
-}
-
-export interface ParsedDockerfile {
-  file: string
-  escape: string
-  /** ARGs before the first FROM. */
-  globalArgs: Instruction[]
-  stages: Stage[]
-}
 
 export function parseDockerfile(source: string, file = 'Dockerfile'): ParsedDockerfile {
   const df = DockerfileParser.parse(source)

@@ -11,7 +11,6 @@
 //     give other bytes for the same input.
 // No DOM and no Node APIs.
 
-import { gzipSync } from 'fflate'
 import { concatBytes } from './bytes.js'
 import type { ChangeSet, Change } from './changes.js'
 import { digestOf } from './digest.js'
@@ -201,15 +200,19 @@ export async function writeLayerTar(changes: ChangeSet, opts: LayerWriteOptions)
   return { tar: concatBytes(chunks), entries: entries.length }
 }
 
-/** Gzip as every layer is written: fflate, level 6, no file name, mtime 0. */
-export function gzipLayer(tar: Uint8Array): Uint8Array {
+/**
+ * Gzip as every layer is written: fflate, level 6, no file name, mtime 0. Imported when a
+ * layer is written, not before: a fully cached build or a CLI command writes none.
+ */
+export async function gzipLayer(tar: Uint8Array): Promise<Uint8Array> {
+  const { gzipSync } = await import('fflate')
   return gzipSync(tar, { level: 6, mtime: 0 })
 }
 
 /** A change set as an OCI gzip layer, with its digests. */
 export async function writeLayer(changes: ChangeSet, opts: LayerWriteOptions): Promise<WrittenLayer> {
   const { tar, entries } = await writeLayerTar(changes, opts)
-  const blob = gzipLayer(tar)
+  const blob = await gzipLayer(tar)
   const [diffId, digest] = await Promise.all([digestOf(tar), digestOf(blob)])
   return { mediaType: OCI_LAYER_GZIP, blob, digest, diffId, size: blob.byteLength, entries }
 }

@@ -30,7 +30,7 @@ export const command: Command = {
     const { buildImage } = await import('../../build/build.js')
     const { parsePlatform } = await import('../../../web/oci/platform.js')
     const { hostRuntime, parseRuntimeKind } = await import('../../runtimes.js')
-    const { DockerfileError } = await import('../../../web/build/dockerfile.js')
+    const { DockerfileError } = await import('../../../web/build/dockerfile-model.js')
     const kind = parseRuntimeKind(stringOption(args, 'runtime') ?? 'native')
     if (kind === 'wasi') throw new UsageError('--runtime wasi: RUN steps need a Linux shell; use native or v86', 'build')
     if (kind === 'v86') (await import('../../v86/node-assets.js')).tuneV8ForV86()
