@@ -1,11 +1,11 @@
 // Parsed Dockerfiles kept on disk by the hash of their text, so a rebuild of an unchanged
 // Dockerfile does not load the parser: dockerfile-ast is ~40 ms of a ~240 ms fully cached
-// `boxplay build`. The key also holds the front end's own file identity (size and mtime of
-// web/build/dockerfile.js), so a changed parser never reads an old result. An entry that does
+// `boxplay build`. The key also holds a hash of the front end itself
+// (web/build/dockerfile.js), so a changed parser never reads an old result. An entry that does
 // not parse is ignored and rewritten; a Dockerfile that fails to parse is never kept.
 
 import { createHash, randomBytes } from 'node:crypto'
-import { statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -26,8 +26,8 @@ function parserIdentity(): string {
   // dist/ holds the compiled .js; run from the sources (the tests), the .ts is the front end.
   for (const ext of ['js', 'ts']) {
     try {
-      const st = statSync(fileURLToPath(new URL(`../../web/build/dockerfile.${ext}`, import.meta.url)))
-      return `${ext}:${st.size}:${st.mtimeMs}`
+      const source = readFileSync(fileURLToPath(new URL(`../../web/build/dockerfile.${ext}`, import.meta.url)))
+      return `${ext}:${createHash('sha256').update(source).digest('hex')}`
     } catch {
       // try the other
     }
