@@ -12,7 +12,6 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -20,6 +19,7 @@ import { fileURLToPath } from 'node:url'
 import { packageRoot } from '../../server/native/paths.js'
 import { ensurePackages } from '../../server/setup/system-packages.js'
 import { compare, formatTable, normalise, type AnyRow } from './framework.js'
+import { freePort } from '../helpers/registry.js'
 
 const SECONDS = Number(process.env.BOXPLAY_BENCH_HTTP_SECONDS ?? 2)
 const CONCURRENCY = 8
@@ -27,16 +27,6 @@ const LATENCY_REQUESTS = 100
 const ROUNDS = 5
 const PODMAN_IMAGE = 'localhost/boxplay-bench-busybox:latest'
 const SERVE = 'mkdir -p /w && head -c 1024 /dev/zero | tr "\\0" x > /w/index.html && exec httpd -f -p 80 -h /w'
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 function getOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -7,10 +7,11 @@
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, statSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { program, root } from '../wasi/programs.js'
 import { compare, type AnyRow } from './framework.js'
+import { freePort } from '../helpers/registry.js'
 
 const REQUEST = Buffer.from('GET /bytes/1024 HTTP/1.1\r\nHost: bench\r\n\r\n')
 const SAMPLE_MS = 1500
@@ -21,16 +22,6 @@ function nativeBuild(): string {
   mkdirSync(join(root, '.cache/bench'), { recursive: true })
   if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) execFileSync('gcc', ['-O2', '-o', out, src])
   return out
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 /** Starts a server and resolves once it prints "serving". */
