@@ -80,6 +80,11 @@ export class PortsPanel extends LitElement {
     this.timer = undefined
     const run = this.run
     if (!run || !this.isConnected || typeof run.listening !== 'function') return
+    // A hidden page shows nothing: do not wake the guest to ask it (each ask is an init frame).
+    if (document.hidden) {
+      this.schedule(POLL_MS)
+      return
+    }
     const ports = await run.listening().catch(() => [])
     if (run !== this.run) return
     this.ports = ports
